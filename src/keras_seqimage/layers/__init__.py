@@ -1,0 +1,10 @@
+"""Keras layers: row sequences, scipy-exact blur and the corruptions of the sources."""
+
+from keras_seqimage.layers.gaussian_blur import GaussianBlurLayer
+from keras_seqimage.layers.row_sequence import ImageToRowSequence, RowSequenceToImage
+
+__all__ = [
+    "GaussianBlurLayer",
+    "ImageToRowSequence",
+    "RowSequenceToImage",
+]

@@ -1,0 +1,146 @@
+"""Backend-agnostic functional ops (`keras.ops` only).
+
+`gaussian_filter` does the work; `keras_seqimage.layers.GaussianBlurLayer` is a
+thin wrapper that stores its arguments and calls it.
+"""
+
+from keras import ops
+
+from keras_seqimage import kernels
+from keras_seqimage._validation import (
+    check_choice,
+    check_finite_non_negative,
+    check_float_dtype,
+    check_positive,
+    check_rank,
+)
+
+# scipy skips an axis whose sigma is below this threshold.
+_NO_BLUR = 1e-15
+
+_AXIS_EINSUM = {
+    (1, False): "hi,biwc->bhwc",
+    (1, True): "bhi,biwc->bhwc",
+    (2, False): "wj,bhjc->bhwc",
+    (2, True): "bwj,bhjc->bhwc",
+}
+
+
+def canonical_mode(mode):
+    """Return scipy's canonical name for a boundary `mode` (or raise)."""
+    return kernels.MODES[check_choice("mode", mode, kernels.MODES)]
+
+
+def sigma_pair(sigma):
+    """Check a fixed `sigma` (number or `(sigma_h, sigma_w)`) and return a pair."""
+    if isinstance(sigma, (list, tuple)):
+        if len(sigma) != 2:
+            raise ValueError(
+                "`sigma` must be a number or a pair (sigma_h, sigma_w). "
+                f"Received: sigma={sigma!r}"
+            )
+        return tuple(check_finite_non_negative("sigma", s) for s in sigma)
+    s = check_finite_non_negative("sigma", sigma)
+    return (s, s)
+
+
+def gaussian_filter(
+    images, sigma=1.0, mode="reflect", cval=0.0, truncate=4.0, max_sigma=None
+):
+    """Gaussian blur over height and width, equal to scipy's `gaussian_filter`.
+
+    Computes `scipy.ndimage.gaussian_filter(images, sigma=(0, s_h, s_w, 0),
+    mode=mode, cval=cval, truncate=truncate)` with `keras.ops`: the same kernel
+    taps and radius `int(truncate * sigma + 0.5)`, the same boundary rule at any
+    image size (also smaller than the radius). The filter is separable (one 1-D
+    pass per axis, each a matrix product along that axis) and depthwise
+    (channels never mix). Works under every Keras backend, eagerly or traced.
+
+    Args:
+        images: float tensor of shape `(batch, height, width, channels)` with
+            known height and width; values are expected in `[0, 1]` (any
+            float range works, the filter is linear).
+        sigma: float, pair `(sigma_h, sigma_w)`, or a float tensor of shape
+            `(batch,)` with one isotropic sigma per image (then `max_sigma` is
+            required). Sigma 0 on an axis leaves that axis unblurred, as in
+            scipy. Defaults to `1.0`.
+        mode: boundary mode, one of scipy's `"reflect"` (`d c b a | a b c d`),
+            `"mirror"` (`d c b | a b c d`), `"nearest"`, `"constant"` or
+            `"wrap"` (and scipy's `grid-*` aliases). Defaults to `"reflect"`.
+        cval: float, the value outside the image for `mode="constant"`.
+            Defaults to `0.0`.
+        truncate: float > 0, the kernel radius in sigmas. Defaults to `4.0`.
+        max_sigma: float, the largest sigma a per-image `sigma` tensor may
+            hold; it fixes the (static) kernel radius. Ignored otherwise.
+
+    Returns:
+        A tensor of the same shape and dtype as `images`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_seqimage.ops import gaussian_filter
+    >>> images = np.random.rand(2, 32, 32, 3).astype("float32")
+    >>> tuple(gaussian_filter(images, sigma=1.0).shape)
+    (2, 32, 32, 3)
+    """
+    images = ops.convert_to_tensor(images)
+    check_rank("images", images.shape, 4, "gaussian_filter")
+    check_float_dtype("images", images.dtype, "gaussian_filter")
+    for axis, name in ((1, "height"), (2, "width")):
+        if images.shape[axis] is None:
+            raise ValueError(
+                f"gaussian_filter needs a known image {name}. "
+                f"Received: images.shape={tuple(images.shape)}"
+            )
+    mode = canonical_mode(mode)
+    cval = check_finite_or_any("cval", cval)
+    truncate = check_positive("truncate", truncate)
+    dtype = images.dtype
+
+    if isinstance(sigma, (int, float, list, tuple)):
+        x = images
+        for axis, s in zip((1, 2), sigma_pair(sigma), strict=True):
+            if s > _NO_BLUR:
+                radius = kernels.kernel_radius(s, truncate)
+                weights = kernels.gaussian_weights(s, radius, truncate, dtype)
+                x = _filter_axis(x, weights, axis, mode, cval)
+        return x
+
+    if max_sigma is None:
+        raise ValueError(
+            "`max_sigma` is required when `sigma` is a per-image tensor: it "
+            "fixes the kernel radius. Received: max_sigma=None"
+        )
+    max_sigma = check_finite_non_negative("max_sigma", max_sigma)
+    radius = kernels.kernel_radius(max_sigma, truncate)
+    weights = kernels.gaussian_weights(sigma, radius, truncate, dtype)
+    if len(weights.shape) != 2:
+        raise ValueError(
+            "A tensor `sigma` must have shape (batch,). "
+            f"Received: sigma.shape={tuple(ops.shape(sigma))}"
+        )
+    x = _filter_axis(images, weights, 1, mode, cval)
+    return _filter_axis(x, weights, 2, mode, cval)
+
+
+def check_finite_or_any(name, value):
+    """`cval` may be any finite number (negative included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"`{name}` must be a number. Received: {name}={value!r}")
+    check_finite_non_negative(name, abs(float(value)))
+    return float(value)
+
+
+def _filter_axis(x, weights, axis, mode, cval):
+    """Filter `x` along `axis` (1 = height, 2 = width) with 1-D `weights`."""
+    operator = kernels.axis_operator(weights, x.shape[axis], mode)
+    batched = len(operator.shape) == 3
+    y = ops.einsum(_AXIS_EINSUM[(axis, batched)], operator, x)
+    if mode == "constant" and cval != 0.0:
+        # Taps that fall outside the image read `cval`: add their weight * cval.
+        outside = 1.0 - ops.sum(operator, axis=-1)
+        shape = [-1 if batched else 1, 1, 1, 1]
+        shape[axis] = x.shape[axis]
+        y = y + cval * ops.reshape(outside, shape)
+    return y
