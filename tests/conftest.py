@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
+# Eager JAX compiles every op once per new shape, and hypothesis draws new shapes
+# at every example: fewer examples there keep the suite minutes, not tens.
 settings.register_profile(
     "default",
     deadline=None,
-    max_examples=25,
+    max_examples=10 if keras.backend.backend() == "jax" else 25,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(

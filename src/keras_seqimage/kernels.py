@@ -11,8 +11,8 @@ a single pad would not reach.
 
 import functools
 
+import keras
 import numpy as np
-from keras import ops
 
 #: scipy.ndimage boundary modes, with scipy's aliases.
 MODES = {
@@ -79,38 +79,45 @@ def boundary_fold(size, radius, mode):
     return fold
 
 
-def gaussian_weights(sigma, radius, truncate=4.0, dtype="float32"):
+def gaussian_weights(sigma, radius, truncate=4.0, xp=np, dtype="float64"):
     """Normalized Gaussian taps at offsets `-radius..radius`, as scipy makes them.
 
+    Written once for two array namespaces: `xp=numpy` (fixed sigma: computed
+    in float64 like scipy, before any tracing) and `xp=keras.ops` (per-image
+    sigma tensors drawn inside a model).
+
     Args:
-        sigma: scalar or tensor of shape `(batch,)`: the standard deviation(s).
-            A sigma smaller than the full radius keeps only the taps within
-            its own scipy radius `int(truncate * sigma + 0.5)`; sigma 0 gives
-            the identity tap.
+        sigma: scalar or array of shape `(batch,)` of `dtype`: the standard
+            deviation(s). A sigma smaller than the full radius keeps only the
+            taps within its own scipy radius `int(truncate * sigma + 0.5)`;
+            sigma 0 gives the identity tap.
         radius: int, the number of taps on each side (static).
         truncate: float, scipy's `truncate`.
-        dtype: the output dtype.
+        xp: `numpy` or `keras.ops`.
+        dtype: str, the computation and output dtype.
 
     Returns:
-        Tensor of shape `sigma.shape + (2 * radius + 1,)`, each row summing to 1.
+        Array of shape `sigma.shape + (2 * radius + 1,)`, rows summing to 1.
     """
-    sigma = ops.cast(ops.convert_to_tensor(sigma), dtype)[..., None]
-    offsets = ops.cast(ops.arange(-radius, radius + 1), dtype)
-    own_radius = ops.floor(truncate * sigma + 0.5)
-    safe_sigma = ops.maximum(sigma, 1e-12)
-    phi = ops.exp(-0.5 * ops.square(offsets / safe_sigma))
-    phi = ops.where(ops.abs(offsets) <= own_radius, phi, ops.zeros_like(phi))
-    return phi / ops.sum(phi, axis=-1, keepdims=True)
+    sigma = sigma[..., None]
+    offsets = xp.arange(-radius, radius + 1, dtype=dtype)
+    own_radius = xp.floor(truncate * sigma + 0.5)
+    phi = xp.exp(-0.5 * xp.square(offsets / xp.maximum(sigma, 1e-12)))
+    phi = xp.where(xp.abs(offsets) <= own_radius, phi, xp.zeros_like(phi))
+    return phi / xp.sum(phi, axis=-1, keepdims=True)
 
 
-def axis_operator(weights, size, mode):
+def axis_operator(weights, size, mode, xp=np):
     """The `(..., size, size)` matrix of a 1-D filter with tap `weights`.
 
     Args:
-        weights: tensor of shape `(..., 2 * radius + 1)`.
+        weights: array of shape `(..., 2 * radius + 1)` (numpy or tensor).
         size: int, the axis length.
         mode: canonical boundary mode.
+        xp: `numpy` or `keras.ops`, the namespace of `weights`.
     """
     radius = (weights.shape[-1] - 1) // 2
-    fold = ops.cast(boundary_fold(size, radius, mode), weights.dtype)
-    return ops.einsum("...k,kij->...ij", weights, fold)
+    fold = boundary_fold(size, radius, mode).astype(
+        keras.backend.standardize_dtype(weights.dtype)
+    )
+    return xp.einsum("...k,kij->...ij", weights, fold)

@@ -4,6 +4,8 @@
 thin wrapper that stores its arguments and calls it.
 """
 
+import keras
+import numpy as np
 from keras import ops
 
 from keras_seqimage import kernels
@@ -85,26 +87,21 @@ def gaussian_filter(
     (2, 32, 32, 3)
     """
     images = ops.convert_to_tensor(images)
-    check_rank("images", images.shape, 4, "gaussian_filter")
+    check_image_shape("images", images.shape, "gaussian_filter")
     check_float_dtype("images", images.dtype, "gaussian_filter")
-    for axis, name in ((1, "height"), (2, "width")):
-        if images.shape[axis] is None:
-            raise ValueError(
-                f"gaussian_filter needs a known image {name}. "
-                f"Received: images.shape={tuple(images.shape)}"
-            )
     mode = canonical_mode(mode)
     cval = check_finite_or_any("cval", cval)
     truncate = check_positive("truncate", truncate)
-    dtype = images.dtype
+    dtype = keras.backend.standardize_dtype(images.dtype)
 
     if isinstance(sigma, (int, float, list, tuple)):
         x = images
         for axis, s in zip((1, 2), sigma_pair(sigma), strict=True):
             if s > _NO_BLUR:
                 radius = kernels.kernel_radius(s, truncate)
-                weights = kernels.gaussian_weights(s, radius, truncate, dtype)
-                x = _filter_axis(x, weights, axis, mode, cval)
+                weights = kernels.gaussian_weights(np.float64(s), radius, truncate)
+                operator = kernels.axis_operator(weights, x.shape[axis], mode)
+                x = _filter_axis(x, operator.astype(dtype), axis, mode, cval)
         return x
 
     if max_sigma is None:
@@ -114,14 +111,29 @@ def gaussian_filter(
         )
     max_sigma = check_finite_non_negative("max_sigma", max_sigma)
     radius = kernels.kernel_radius(max_sigma, truncate)
-    weights = kernels.gaussian_weights(sigma, radius, truncate, dtype)
-    if len(weights.shape) != 2:
+    sigma = ops.cast(sigma, dtype)
+    if len(sigma.shape) != 1:
         raise ValueError(
             "A tensor `sigma` must have shape (batch,). "
-            f"Received: sigma.shape={tuple(ops.shape(sigma))}"
+            f"Received: sigma.shape={tuple(sigma.shape)}"
         )
-    x = _filter_axis(images, weights, 1, mode, cval)
-    return _filter_axis(x, weights, 2, mode, cval)
+    weights = kernels.gaussian_weights(sigma, radius, truncate, xp=ops, dtype=dtype)
+    x = images
+    for axis in (1, 2):
+        operator = kernels.axis_operator(weights, x.shape[axis], mode, xp=ops)
+        x = _filter_axis(x, operator, axis, mode, cval)
+    return x
+
+
+def check_image_shape(name, shape, caller):
+    """Images for the filter: rank 4 with known height and width."""
+    check_rank(name, shape, 4, caller)
+    for axis, dim in ((1, "height"), (2, "width")):
+        if shape[axis] is None:
+            raise ValueError(
+                f"{caller} needs a known image {dim}. "
+                f"Received: {name}.shape={tuple(shape)}"
+            )
 
 
 def check_finite_or_any(name, value):
@@ -132,9 +144,12 @@ def check_finite_or_any(name, value):
     return float(value)
 
 
-def _filter_axis(x, weights, axis, mode, cval):
-    """Filter `x` along `axis` (1 = height, 2 = width) with 1-D `weights`."""
-    operator = kernels.axis_operator(weights, x.shape[axis], mode)
+def _filter_axis(x, operator, axis, mode, cval):
+    """Apply a 1-D filter `operator` (`(n, n)` or `(batch, n, n)`) along `axis`.
+
+    `axis` is 1 (height) or 2 (width); `operator` comes from
+    `kernels.axis_operator`.
+    """
     batched = len(operator.shape) == 3
     y = ops.einsum(_AXIS_EINSUM[(axis, batched)], operator, x)
     if mode == "constant" and cval != 0.0:

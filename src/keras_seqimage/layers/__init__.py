@@ -1,10 +1,15 @@
 """Keras layers: row sequences, scipy-exact blur and the corruptions of the sources."""
 
 from keras_seqimage.layers.gaussian_blur import GaussianBlurLayer
+from keras_seqimage.layers.noise import AdditiveGaussianNoise, SaltAndPepperNoise
+from keras_seqimage.layers.row_occlusion import RowOcclusion
 from keras_seqimage.layers.row_sequence import ImageToRowSequence, RowSequenceToImage
 
 __all__ = [
+    "AdditiveGaussianNoise",
     "GaussianBlurLayer",
     "ImageToRowSequence",
+    "RowOcclusion",
     "RowSequenceToImage",
+    "SaltAndPepperNoise",
 ]

@@ -113,7 +113,7 @@ class GaussianBlurLayer(keras.layers.Layer):
         )
 
     def compute_output_shape(self, input_shape):
-        check_rank("inputs", input_shape, 4, self.__class__.__name__)
+        seqimage_ops.check_image_shape("inputs", input_shape, self.__class__.__name__)
         return tuple(input_shape)
 
     def get_config(self):

@@ -1,0 +1,226 @@
+import keras
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+from hypothesis import given
+from hypothesis import strategies as st
+
+from keras_seqimage import kernels
+from keras_seqimage.layers import GaussianBlurLayer
+from keras_seqimage.ops import gaussian_filter
+from tests.helpers import assert_config_round_trip
+
+MODES = ["reflect", "mirror", "nearest", "constant", "wrap"]
+TOL = 1e-5
+
+
+def scipy_blur(images, sigma, **kwargs):
+    s_h, s_w = sigma if isinstance(sigma, tuple) else (sigma, sigma)
+    return ndi.gaussian_filter(images, sigma=(0, s_h, s_w, 0), **kwargs)
+
+
+def to_numpy(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+images_st = st.tuples(
+    st.integers(1, 2), st.integers(1, 48), st.integers(1, 48), st.integers(1, 4)
+).map(lambda shape: np.random.default_rng(sum(shape)).random(shape, "float32"))
+sigma_st = st.floats(0, 4, allow_nan=False)
+
+
+@given(
+    images=images_st,
+    sigma=st.one_of(sigma_st, st.tuples(sigma_st, sigma_st)),
+    mode=st.sampled_from(MODES),
+    cval=st.floats(-1, 1),
+)
+def test_equals_scipy(images, sigma, mode, cval):
+    expected = scipy_blur(images, sigma, mode=mode, cval=cval)
+    actual = to_numpy(gaussian_filter(images, sigma, mode=mode, cval=cval))
+    assert actual.dtype == np.float32
+    np.testing.assert_allclose(actual, expected, atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("truncate", [1.0, 2.5, 4.0])
+def test_equals_scipy_truncate(mode, truncate):
+    images = np.random.rand(2, 9, 13, 3).astype("float32")
+    expected = scipy_blur(images, (1.3, 0.7), mode=mode, truncate=truncate)
+    actual = gaussian_filter(images, (1.3, 0.7), mode=mode, truncate=truncate)
+    np.testing.assert_allclose(to_numpy(actual), expected, atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_single_pixel_image(mode):
+    images = np.random.rand(3, 1, 1, 2).astype("float32")
+    expected = scipy_blur(images, 2.0, mode=mode, cval=0.5)
+    actual = gaussian_filter(images, 2.0, mode=mode, cval=0.5)
+    np.testing.assert_allclose(to_numpy(actual), expected, atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_very_large_sigma_reaches_past_the_image_many_times(mode):
+    images = np.random.rand(1, 5, 3, 1).astype("float32")
+    assert kernels.kernel_radius(25.0) == 100  # far beyond 5 rows
+    expected = scipy_blur(images, 25.0, mode=mode)
+    actual = gaussian_filter(images, 25.0, mode=mode)
+    np.testing.assert_allclose(to_numpy(actual), expected, atol=TOL, rtol=0)
+
+
+def test_kernel_radius_and_taps_match_scipy():
+    assert kernels.kernel_radius(1.0) == 4  # 9 taps
+    for sigma in [0.3, 1.0, 1.5, 2.0, 3.7]:
+        radius = kernels.kernel_radius(sigma)
+        impulse = np.zeros(2 * radius + 1)
+        impulse[radius] = 1
+        expected = ndi.gaussian_filter1d(impulse, sigma, mode="constant")
+        actual = kernels.gaussian_weights(np.float64(sigma), radius)
+        np.testing.assert_allclose(actual, expected, atol=1e-15)
+        traced = kernels.gaussian_weights(
+            keras.ops.convert_to_tensor([sigma]), radius, xp=keras.ops, dtype="float32"
+        )
+        np.testing.assert_allclose(to_numpy(traced)[0], expected, atol=1e-7)
+
+
+@given(images=images_st, sigma=sigma_st, mode=st.sampled_from(MODES[:3] + MODES[4:]))
+def test_constant_image_stays_constant(images, sigma, mode):
+    constant = np.full_like(images, 0.37)
+    actual = to_numpy(gaussian_filter(constant, sigma, mode=mode))
+    np.testing.assert_allclose(actual, constant, atol=TOL)
+
+
+@given(images=images_st, sigma=sigma_st, mode=st.sampled_from(MODES))
+def test_linear(images, sigma, mode):
+    other = np.random.default_rng(1).random(images.shape, "float32")
+    combined = to_numpy(gaussian_filter(2.0 * images - 0.5 * other, sigma, mode=mode))
+    separate = 2.0 * to_numpy(gaussian_filter(images, sigma, mode=mode)) - 0.5 * (
+        to_numpy(gaussian_filter(other, sigma, mode=mode))
+    )
+    np.testing.assert_allclose(combined, separate, atol=TOL)
+
+
+@given(
+    images=images_st,
+    sigma=st.tuples(sigma_st, sigma_st),
+    mode=st.sampled_from(MODES),
+    axis=st.sampled_from([1, 2]),
+)
+def test_commutes_with_flips(images, sigma, mode, axis):
+    blur_then_flip = np.flip(to_numpy(gaussian_filter(images, sigma, mode=mode)), axis)
+    flip_then_blur = to_numpy(gaussian_filter(np.flip(images, axis), sigma, mode=mode))
+    np.testing.assert_allclose(blur_then_flip, flip_then_blur, atol=TOL)
+
+
+def test_channels_never_mix():
+    images = np.zeros((1, 9, 9, 4), "float32")
+    images[0, 4, 4, 2] = 1.0
+    blurred = to_numpy(gaussian_filter(images, 1.0))
+    assert np.all(blurred[..., [0, 1, 3]] == 0)
+    assert blurred[..., 2].sum() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_sigma_zero_is_no_blur_on_that_axis():
+    images = np.random.rand(2, 8, 8, 3).astype("float32")
+    np.testing.assert_array_equal(to_numpy(gaussian_filter(images, 0.0)), images)
+    only_width = to_numpy(gaussian_filter(images, (0.0, 1.5)))
+    np.testing.assert_allclose(only_width, scipy_blur(images, (0.0, 1.5)), atol=TOL)
+
+
+def test_per_image_sigma_tensor_equals_scipy_per_image():
+    images = np.random.rand(3, 11, 7, 2).astype("float32")
+    sigmas = np.array([0.0, 0.8, 2.6], "float32")
+    actual = to_numpy(gaussian_filter(images, sigmas, mode="mirror", max_sigma=3.0))
+    for image, blurred, sigma in zip(images, actual, sigmas, strict=True):
+        expected = scipy_blur(image[None], float(sigma), mode="mirror")[0]
+        np.testing.assert_allclose(blurred, expected, atol=TOL)
+
+
+def test_layer_equals_op_and_blurs_at_inference():
+    images = np.random.rand(2, 10, 12, 3).astype("float32")
+    layer = GaussianBlurLayer(sigma=(1.0, 2.0), mode="nearest")
+    expected = to_numpy(gaussian_filter(images, (1.0, 2.0), mode="nearest"))
+    for training in (False, True):
+        actual = to_numpy(layer(images, training=training))
+        np.testing.assert_array_equal(actual, expected)
+
+
+def test_sigma_range_draws_one_seeded_sigma_per_image():
+    images = np.repeat(np.random.rand(1, 16, 16, 3).astype("float32"), 4, axis=0)
+    out = to_numpy(GaussianBlurLayer(sigma_range=(0.5, 3.0), seed=7)(images))
+    assert len({out[i].tobytes() for i in range(4)}) == 4  # one sigma per image
+    again = to_numpy(GaussianBlurLayer(sigma_range=(0.5, 3.0), seed=7)(images))
+    np.testing.assert_array_equal(out, again)  # same seed, same draws
+    # Each image is an exact scipy blur for some sigma in the range.
+    grid = np.linspace(0.5, 3.0, 2501)
+    for blurred in out:
+        errors = [
+            np.abs(scipy_blur(images[:1], s)[0] - blurred).max() for s in grid[::50]
+        ]
+        best = grid[::50][int(np.argmin(errors))]
+        fine = grid[(grid > best - 0.06) & (grid < best + 0.06)]
+        assert (
+            min(np.abs(scipy_blur(images[:1], s)[0] - blurred).max() for s in fine)
+            < 2e-3
+        )
+
+
+def test_sigma_range_of_one_value_equals_fixed_sigma():
+    images = np.random.rand(3, 12, 12, 1).astype("float32")
+    ranged = to_numpy(GaussianBlurLayer(sigma_range=(1.5, 1.5))(images))
+    np.testing.assert_allclose(ranged, scipy_blur(images, 1.5), atol=TOL)
+
+
+def test_config_round_trip():
+    assert_config_round_trip(
+        GaussianBlurLayer(sigma=(1.0, 2.0), mode="wrap", cval=0.2, truncate=3.0)
+    )
+    assert_config_round_trip(GaussianBlurLayer(sigma_range=(0.5, 2.0), seed=3))
+
+
+def test_unknown_height_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"known image height.*None, None, 8, 3"):
+        GaussianBlurLayer()(keras.Input(shape=(None, 8, 3)))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"sigma": -1.0}, r"`sigma` must be a finite number >= 0.*sigma=-1.0"),
+        ({"sigma": float("nan")}, r"`sigma`.*sigma=nan"),
+        ({"sigma": float("inf")}, r"`sigma`.*sigma=inf"),
+        ({"sigma": (1.0, -2.0)}, r"`sigma`.*sigma=-2.0"),
+        ({"sigma": (1.0, 2.0, 3.0)}, r"pair.*sigma=\(1.0, 2.0, 3.0\)"),
+        ({"sigma": "big"}, r"`sigma` must be a number.*sigma='big'"),
+        ({"truncate": 0}, r"`truncate` must be > 0.*truncate=0"),
+        ({"truncate": -1.0}, r"`truncate`.*truncate=-1.0"),
+        ({"mode": "symmetric"}, r"`mode` must be one of.*mode='symmetric'"),
+        ({"cval": float("nan")}, r"`cval`.*cval=nan"),
+        ({"sigma_range": (2.0, 1.0)}, r"low <= high.*sigma_range=\(2.0, 1.0\)"),
+        ({"sigma_range": (-1.0, 1.0)}, r"`sigma_range`.*sigma_range=-1.0"),
+        ({"sigma_range": 2.0}, r"pair \(low, high\).*sigma_range=2.0"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GaussianBlurLayer(**kwargs)
+
+
+def test_bad_arguments_to_the_op():
+    images = np.zeros((1, 4, 4, 1), "float32")
+    with pytest.raises(ValueError, match=r"`mode`.*mode='symmetric'"):
+        gaussian_filter(images, 1.0, mode="symmetric")
+    with pytest.raises(ValueError, match=r"`max_sigma` is required"):
+        gaussian_filter(images, np.ones((1,), "float32"))
+    with pytest.raises(ValueError, match=r"shape \(batch,\).*\(1, 2\)"):
+        gaussian_filter(images, np.ones((1, 2), "float32"), max_sigma=1.0)
+
+
+def test_integer_images_are_rejected():
+    with pytest.raises(ValueError, match=r"scale integer images first.*uint8"):
+        GaussianBlurLayer()(np.zeros((1, 4, 4, 3), "uint8"))
+
+
+def test_wrong_rank():
+    with pytest.raises(ValueError, match=r"rank 4.*shape=\(4, 4, 3\)"):
+        GaussianBlurLayer()(np.zeros((4, 4, 3), "float32"))
