@@ -224,3 +224,11 @@ def test_integer_images_are_rejected():
 def test_wrong_rank():
     with pytest.raises(ValueError, match=r"rank 4.*shape=\(4, 4, 3\)"):
         GaussianBlurLayer()(np.zeros((4, 4, 3), "float32"))
+
+
+def test_numpy_scalars_are_numbers():
+    images = np.random.rand(1, 6, 6, 1).astype("float32")
+    layer = GaussianBlurLayer(sigma=np.float32(1.0), truncate=np.float64(4.0))
+    np.testing.assert_allclose(
+        to_numpy(layer(images)), scipy_blur(images, 1.0), atol=TOL
+    )

@@ -5,13 +5,24 @@ Each check raises a `ValueError` in the Keras house style:
 """
 
 import math
+import numbers
 
 import keras
 
 
+def is_number(value):
+    """True for real numbers (numpy scalars included), False for bools."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def is_integer(value):
+    """True for integers (numpy integers included), False for bools."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def check_finite_non_negative(name, value):
     """Return `value` as a float after checking it is finite and >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise ValueError(f"`{name}` must be a number. Received: {name}={value!r}")
     value = float(value)
     if math.isnan(value) or math.isinf(value) or value < 0:
@@ -41,11 +52,11 @@ def check_fraction(name, value):
 
 def check_positive_int(name, value):
     """Return `value` after checking it is an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_integer(value) or value < 1:
         raise ValueError(
             f"`{name}` must be a positive integer. Received: {name}={value!r}"
         )
-    return value
+    return int(value)
 
 
 def check_choice(name, value, choices):
@@ -77,3 +88,72 @@ def check_float_dtype(name, dtype, layer):
             f"first, e.g. `images.astype('float32') / 255`. "
             f"Received: {name}.dtype={dtype}"
         )
+
+
+def check_bool(name, value):
+    """Return `value` after checking it is a bool."""
+    if not isinstance(value, bool):
+        raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
+    return value
+
+
+def check_activation(name, value):
+    """Return a Keras activation's serialized name (`None` gives `"linear"`)."""
+    try:
+        return keras.activations.serialize(keras.activations.get(value))
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"`{name}` must be a Keras activation name or function. "
+            f"Received: {name}={value!r}"
+        ) from None
+
+
+def check_positive_int_tuple(name, value, allow_empty=False):
+    """Return `value` as a tuple after checking it holds integers >= 1."""
+    if isinstance(value, (list, tuple)) and all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value
+    ):
+        if value or allow_empty:
+            return tuple(value)
+    what = "a tuple" if allow_empty else "a non-empty tuple"
+    raise ValueError(
+        f"`{name}` must be {what} of positive integers. Received: {name}={value!r}"
+    )
+
+
+def check_image_shape(name, value, allow_none=(False, False)):
+    """Return `value` as a `(height, width, channels)` tuple after checking it.
+
+    Each entry must be a positive integer; `allow_none` says whether height and
+    width may be `None` (unknown). Channels must always be known.
+    """
+    ok = isinstance(value, (list, tuple)) and len(value) == 3
+    if ok:
+        for dim, none_ok in zip(value, (*allow_none, False), strict=True):
+            if dim is None and none_ok:
+                continue
+            if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+                ok = False
+    if not ok:
+        unknown = [a for a, n in zip(("height", "width"), allow_none, strict=True) if n]
+        may_be_none = f" ({' and '.join(unknown)} may be None)" if unknown else ""
+        raise ValueError(
+            f"`{name}` must be a tuple (height, width, channels) of positive "
+            f"integers{may_be_none}. Received: {name}={value!r}"
+        )
+    return tuple(value)
+
+
+def check_image_input(name, shape, image_shape, layer):
+    """Check an image batch `shape` against a model's `image_shape`.
+
+    The rank must be 4 and every known entry of `image_shape` must match.
+    """
+    check_rank(name, shape, 4, layer)
+    for actual, expected in zip(tuple(shape)[1:], image_shape, strict=True):
+        if expected is not None and actual is not None and actual != expected:
+            raise ValueError(
+                f"{layer} expects `{name}` of shape (batch, *image_shape) = "
+                f"(batch, {', '.join(str(d) for d in image_shape)}). "
+                f"Received: {name}.shape={tuple(shape)}"
+            )

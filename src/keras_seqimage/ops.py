@@ -15,6 +15,7 @@ from keras_seqimage._validation import (
     check_float_dtype,
     check_positive,
     check_rank,
+    is_number,
 )
 
 # scipy skips an axis whose sigma is below this threshold.
@@ -94,7 +95,7 @@ def gaussian_filter(
     truncate = check_positive("truncate", truncate)
     dtype = keras.backend.standardize_dtype(images.dtype)
 
-    if isinstance(sigma, (int, float, list, tuple)):
+    if is_number(sigma) or isinstance(sigma, (list, tuple)):
         x = images
         for axis, s in zip((1, 2), sigma_pair(sigma), strict=True):
             if s > _NO_BLUR:
@@ -138,7 +139,7 @@ def check_image_shape(name, shape, caller):
 
 def check_finite_or_any(name, value):
     """`cval` may be any finite number (negative included)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise ValueError(f"`{name}` must be a number. Received: {name}={value!r}")
     check_finite_non_negative(name, abs(float(value)))
     return float(value)

@@ -14,6 +14,7 @@ from keras_seqimage._validation import (
     check_fraction,
     check_positive,
     check_rank,
+    is_number,
 )
 
 
@@ -24,9 +25,7 @@ def check_value_range(value_range, allow_none=False):
     if (
         not isinstance(value_range, (list, tuple))
         or len(value_range) != 2
-        or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value_range
-        )
+        or not all(is_number(v) for v in value_range)
         or not value_range[0] < value_range[1]
     ):
         raise ValueError(

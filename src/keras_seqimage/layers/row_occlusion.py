@@ -3,15 +3,20 @@
 import keras
 from keras import ops
 
-from keras_seqimage._validation import check_float_dtype, check_rank
+from keras_seqimage._validation import (
+    check_float_dtype,
+    check_rank,
+    is_integer,
+    is_number,
+)
 
 
 def _check_row_index(name, value):
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+    if value is not None and not is_integer(value):
         raise ValueError(
             f"`{name}` must be an integer row index or None. Received: {name}={value!r}"
         )
-    return value
+    return None if value is None else int(value)
 
 
 @keras.saving.register_keras_serializable(package="keras_seqimage")
@@ -54,7 +59,7 @@ class RowOcclusion(keras.layers.Layer):
         super().__init__(**kwargs)
         self.start = _check_row_index("start", start)
         self.stop = _check_row_index("stop", stop)
-        if isinstance(fill_value, bool) or not isinstance(fill_value, (int, float)):
+        if not is_number(fill_value):
             raise ValueError(
                 f"`fill_value` must be a number. Received: fill_value={fill_value!r}"
             )

@@ -1,0 +1,162 @@
+"""Blur speed: keras_seqimage.ops.gaussian_filter vs scipy vs keras.ops.image.
+
+On N random 32x32x3 float32 images (default 10,000), sigma 1.0, mode
+'reflect': times scipy.ndimage.gaussian_filter(sigma=(0, 1, 1, 0)), our op
+and keras.ops.image.gaussian_blur(kernel_size=9, sigma=1) (the closest stock
+call: same 9 taps, but zero padding at the border), each backend in its own
+subprocess that also times scipy, so every ratio is measured side by side in
+one process. Ours and Keras' are timed compiled (tf.function / jax.jit),
+tensor in and tensor out, after a warm-up call. Prints medians of --repeats
+runs, ratios to scipy and the max abs difference to scipy.
+
+Usage:
+    python benchmarks/blur_speed.py [--images 10000] [--repeats 7] [--chunk 0]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=0,
+        help="also time calls on chunks of this many images (0: off)",
+    )
+    parser.add_argument("--backends", default="tensorflow,jax")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def median_seconds(fn, repeats):
+    fn()  # warm-up (tracing / compiling)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def worker(args):
+    import keras
+    import numpy as np
+    import scipy.ndimage as ndi
+
+    from keras_seqimage.ops import gaussian_filter
+
+    backend = keras.backend.backend()
+    images = np.random.default_rng(0).random((args.images, 32, 32, 3), "float32")
+    reference = ndi.gaussian_filter(images, sigma=(0, 1, 1, 0))
+
+    if backend == "jax":
+        import jax
+
+        def compile_fn(fn):
+            jitted = jax.jit(fn)
+            return lambda x: jitted(x).block_until_ready()
+    else:
+        import tensorflow as tf
+
+        def compile_fn(fn):
+            return tf.function(fn, jit_compile=False)
+
+    candidates = {
+        "keras_seqimage.ops.gaussian_filter": lambda x: gaussian_filter(x, 1.0),
+        "keras.ops.image.gaussian_blur (9x9, zero pad)": lambda x: (
+            keras.ops.image.gaussian_blur(x, kernel_size=(9, 9), sigma=(1.0, 1.0))
+        ),
+    }
+    tensor = keras.ops.convert_to_tensor(images)
+    rows = [
+        {
+            "backend": "numpy",
+            "method": "scipy.ndimage.gaussian_filter",
+            "batch": args.images,
+            "seconds": median_seconds(
+                lambda: ndi.gaussian_filter(images, sigma=(0, 1, 1, 0)), args.repeats
+            ),
+            "max_abs_diff": 0.0,
+        }
+    ]
+    chunks = [args.images] + ([args.chunk] if args.chunk else [])
+    for name, fn in candidates.items():
+        compiled = compile_fn(fn)
+        out = keras.ops.convert_to_numpy(compiled(tensor))
+        diff = float(np.abs(out - reference).max())
+        for chunk in chunks:
+            pieces = [tensor[i : i + chunk] for i in range(0, args.images, chunk)]
+            rows.append(
+                {
+                    "backend": backend,
+                    "method": name,
+                    "batch": chunk,
+                    "seconds": median_seconds(
+                        lambda pieces=pieces, compiled=compiled: [
+                            compiled(p) for p in pieces
+                        ],
+                        args.repeats,
+                    ),
+                    "max_abs_diff": diff,
+                }
+            )
+    print("RESULT " + json.dumps(rows))
+
+
+def main():
+    args = parse_args()
+    if args.worker:
+        worker(args)
+        return
+    rows = []
+    for backend in args.backends.split(","):
+        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        command = [sys.executable, __file__, "--worker", backend]
+        command += ["--images", str(args.images), "--repeats", str(args.repeats)]
+        command += ["--chunk", str(args.chunk)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+        if done.returncode or not lines:
+            print(f"# {backend}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
+            continue
+        rows.extend(json.loads(lines[0][len("RESULT ") :]))
+
+    print(
+        f"Blur of {args.images} random 32x32x3 float32 images, sigma 1.0, "
+        f"median of {args.repeats} runs ({os.cpu_count()} CPUs)\n"
+    )
+    print(
+        "| process | method | images per call | median s | vs scipy (same process) "
+        "| max abs diff to scipy |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    scipy_time = None
+    process = None
+    for row in rows:
+        if row["backend"] == "numpy":
+            scipy_time = row["seconds"]
+            continue
+        if row["backend"] != process:
+            process = row["backend"]
+            print(
+                f"| {process} | scipy.ndimage.gaussian_filter | {args.images} | "
+                f"{scipy_time:.3f} | 1.00x | 0 |"
+            )
+        speedup = scipy_time / row["seconds"]
+        print(
+            f"| {process} | {row['method']} | {row['batch']} | {row['seconds']:.3f} "
+            f"| {speedup:.2f}x faster | {row['max_abs_diff']:.2e} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
