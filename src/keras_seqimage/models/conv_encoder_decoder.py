@@ -1,0 +1,143 @@
+"""Source 004's baseline: a convolutional encoder-decoder ("CNN-CNN")."""
+
+import keras
+
+from keras_seqimage._validation import (
+    check_finite_non_negative,
+    check_image_shape,
+    check_positive_int,
+    check_positive_int_tuple,
+)
+from keras_seqimage.models._image_model import ImageModel
+
+
+@keras.saving.register_keras_serializable(package="keras_seqimage")
+class ConvEncoderDecoder(ImageModel):
+    """Convolutional encoder-decoder with symmetric transposed convolutions.
+
+    The "CNN-CNN" baseline of Haque et al.: for each entry of `filters` a
+    `kernel_size` convolution (`"same"`, ReLU) and 2x2 max pooling; then, in
+    mirror order, stride-2 transposed convolutions (`"same"`), each undoing
+    one pooling: with the default `filters=(32, 64)`, Conv 32 -> MaxPool 2 ->
+    Conv 64 -> MaxPool 2 -> ConvTranspose 32 (ReLU) -> ConvTranspose C
+    (sigmoid). On 28x28x1 that is 832 + 51,264 + 51,232 + 801 = 104,129
+    parameters. The paper gives only "32, 64 convolutional layers and
+    symmetric deconvolutional layers"; kernel size 5 (as in its encoder) and
+    the sigmoid output (images in `[0, 1]`) are our choice.
+
+    Height and width must be divisible by `2 ** len(filters)` (4 by default);
+    they may be `None` (any such size, checked when called). Images in,
+    images out, like `CNNLSTMDirectAttention`.
+
+    Args:
+        image_shape: tuple `(height, width, channels)`; height and width may
+            be `None`. Defaults to `(28, 28, 1)` (MNIST).
+        filters: tuple of ints, the encoder's convolution filters. Defaults
+            to `(32, 64)`.
+        kernel_size: int, the side of every kernel. Defaults to `5`.
+        kernel_l2: float >= 0, L2 penalty on every kernel. Defaults to `0.0`.
+        **kwargs: `keras.Model` keyword arguments, such as `name`.
+
+    Input shape:
+        4D float tensor `(batch, height, width, channels)`, values in `[0, 1]`.
+
+    Output shape:
+        Same as the input, values in `(0, 1)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = ConvEncoderDecoder()
+    >>> model.count_params()
+    104129
+    >>> tuple(model(np.random.rand(2, 28, 28, 1).astype("float32")).shape)
+    (2, 28, 28, 1)
+
+    Reference:
+        K. N. Haque, M. A. Yousuf, R. Rana, "Image denoising and restoration
+        with CNN-LSTM Encoder Decoder with Direct Attention", 2018.
+    """
+
+    presets = {
+        # 104,129 parameters.
+        "paper": {"image_shape": (28, 28, 1), "filters": (32, 64), "kernel_size": 5},
+        # 107,331 parameters.
+        "paper_cifar10": {
+            "image_shape": (32, 32, 3),
+            "filters": (32, 64),
+            "kernel_size": 5,
+        },
+    }
+
+    def __init__(
+        self,
+        image_shape=(28, 28, 1),
+        filters=(32, 64),
+        kernel_size=5,
+        kernel_l2=0.0,
+        **kwargs,
+    ):
+        image_shape = check_image_shape(
+            "image_shape", image_shape, allow_none=(True, True)
+        )
+        filters = check_positive_int_tuple("filters", filters)
+        kernel_size = check_positive_int("kernel_size", kernel_size)
+        kernel_l2 = check_finite_non_negative("kernel_l2", kernel_l2)
+        factor = 2 ** len(filters)
+        if any(d is not None and d % factor for d in image_shape[:2]):
+            raise ValueError(
+                f"`image_shape` must have a height and width divisible by "
+                f"2 ** len(filters) = {factor} (one 2x2 pooling per entry of "
+                f"filters={filters}). Received: image_shape={image_shape}"
+            )
+        regularizer = keras.regularizers.L2(kernel_l2) if kernel_l2 > 0 else None
+
+        images = keras.Input(shape=image_shape, name="images")
+        x = images
+        for i, units in enumerate(filters):
+            x = keras.layers.Conv2D(
+                units,
+                kernel_size,
+                padding="same",
+                activation="relu",
+                kernel_regularizer=regularizer,
+                name=f"conv_{i}",
+            )(x)
+            x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+        up_filters = (*filters[-2::-1], image_shape[2])
+        for i, units in enumerate(up_filters):
+            last = i == len(up_filters) - 1
+            x = keras.layers.Conv2DTranspose(
+                units,
+                kernel_size,
+                strides=2,
+                padding="same",
+                activation="sigmoid" if last else "relu",
+                kernel_regularizer=regularizer,
+                name="head" if last else f"deconv_{i}",
+            )(x)
+        super().__init__(inputs=images, outputs=x, **kwargs)
+
+        self.image_shape = image_shape
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.kernel_l2 = kernel_l2
+
+    def _check_inputs(self, inputs):
+        super()._check_inputs(inputs)
+        factor = 2 ** len(self.filters)
+        if any(d is not None and d % factor for d in tuple(inputs.shape)[1:3]):
+            raise ValueError(
+                f"{self.__class__.__name__} expects `inputs` with a height and "
+                f"width divisible by {factor}. Received: inputs.shape="
+                f"{tuple(inputs.shape)}"
+            )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "image_shape": self.image_shape,
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "kernel_l2": self.kernel_l2,
+        }
