@@ -109,12 +109,10 @@ def check_activation(name, value):
 
 
 def check_positive_int_tuple(name, value, allow_empty=False):
-    """Return `value` as a tuple after checking it holds integers >= 1."""
-    if isinstance(value, (list, tuple)) and all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value
-    ):
-        if value or allow_empty:
-            return tuple(value)
+    """Return `value` as a tuple of ints after checking each is >= 1."""
+    if isinstance(value, (list, tuple)) and (value or allow_empty):
+        if all(is_integer(v) and v >= 1 for v in value):
+            return tuple(int(v) for v in value)
     what = "a tuple" if allow_empty else "a non-empty tuple"
     raise ValueError(
         f"`{name}` must be {what} of positive integers. Received: {name}={value!r}"
@@ -130,9 +128,7 @@ def check_image_shape(name, value, allow_none=(False, False)):
     ok = isinstance(value, (list, tuple)) and len(value) == 3
     if ok:
         for dim, none_ok in zip(value, (*allow_none, False), strict=True):
-            if dim is None and none_ok:
-                continue
-            if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+            if not (dim is None and none_ok) and not (is_integer(dim) and dim >= 1):
                 ok = False
     if not ok:
         unknown = [a for a, n in zip(("height", "width"), allow_none, strict=True) if n]
@@ -141,7 +137,7 @@ def check_image_shape(name, value, allow_none=(False, False)):
             f"`{name}` must be a tuple (height, width, channels) of positive "
             f"integers{may_be_none}. Received: {name}={value!r}"
         )
-    return tuple(value)
+    return tuple(None if dim is None else int(dim) for dim in value)
 
 
 def check_image_input(name, shape, image_shape, layer):
