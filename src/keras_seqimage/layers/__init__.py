@@ -1,5 +1,8 @@
 """Keras layers: row sequences, scipy-exact blur and the corruptions of the sources."""
 
+from keras_seqimage.layers.direct_attention_lstm_decoder import (
+    DirectAttentionLSTMDecoder,
+)
 from keras_seqimage.layers.gaussian_blur import GaussianBlurLayer
 from keras_seqimage.layers.noise import AdditiveGaussianNoise, SaltAndPepperNoise
 from keras_seqimage.layers.row_occlusion import RowOcclusion
@@ -7,6 +10,7 @@ from keras_seqimage.layers.row_sequence import ImageToRowSequence, RowSequenceTo
 
 __all__ = [
     "AdditiveGaussianNoise",
+    "DirectAttentionLSTMDecoder",
     "GaussianBlurLayer",
     "ImageToRowSequence",
     "RowOcclusion",

@@ -1,0 +1,23 @@
+"""Image-to-image models of the sources, and the fit-ready factory."""
+
+from keras_seqimage.models.cnn_lstm_direct_attention import CNNLSTMDirectAttention
+from keras_seqimage.models.conv_autoencoder import ConvAutoencoder
+from keras_seqimage.models.conv_encoder import ConvEncoder
+from keras_seqimage.models.conv_encoder_decoder import ConvEncoderDecoder
+from keras_seqimage.models.factory import MODELS, build_model, list_models
+from keras_seqimage.models.recurrent_autoencoder import (
+    LSTMAutoencoder,
+    SimpleRNNAutoencoder,
+)
+
+__all__ = [
+    "CNNLSTMDirectAttention",
+    "ConvAutoencoder",
+    "ConvEncoder",
+    "ConvEncoderDecoder",
+    "LSTMAutoencoder",
+    "MODELS",
+    "SimpleRNNAutoencoder",
+    "build_model",
+    "list_models",
+]

@@ -1,0 +1,130 @@
+"""Fit-ready factory: a model by name and preset, compiled with documented defaults."""
+
+import keras
+
+from keras_seqimage._validation import check_choice
+from keras_seqimage.metrics import PSNR, SSIM
+from keras_seqimage.models.cnn_lstm_direct_attention import CNNLSTMDirectAttention
+from keras_seqimage.models.conv_autoencoder import ConvAutoencoder
+from keras_seqimage.models.conv_encoder_decoder import ConvEncoderDecoder
+from keras_seqimage.models.recurrent_autoencoder import (
+    LSTMAutoencoder,
+    RecurrentAutoencoder,
+    SimpleRNNAutoencoder,
+)
+
+#: Factory names and the model classes they build.
+MODELS = {
+    "lstm_autoencoder": LSTMAutoencoder,
+    "simple_rnn_autoencoder": SimpleRNNAutoencoder,
+    "conv_autoencoder": ConvAutoencoder,
+    "cnn_lstm_direct_attention": CNNLSTMDirectAttention,
+    "conv_encoder_decoder": ConvEncoderDecoder,
+}
+
+# SSIM's 11x11 window needs images at least this large.
+_SSIM_MIN_SIZE = 11
+
+
+def list_models():
+    """Factory names mapped to the names of their presets.
+
+    Example:
+
+    >>> list_models()["lstm_autoencoder"][0]
+    'lstm_sequence_128_64'
+    """
+    return {name: list(cls.presets) for name, cls in MODELS.items()}
+
+
+def build_model(
+    name,
+    *,
+    preset=None,
+    input_shape=None,
+    compile=True,
+    optimizer="auto",
+    loss="auto",
+    metrics="auto",
+    jit_compile="auto",
+    **overrides,
+):
+    """Build a model by name (and preset), compiled and ready to `fit`.
+
+    Defaults when `compile=True` (KerasHub's `"auto"` convention):
+
+    - `optimizer="auto"`: `keras.optimizers.Adam()` (learning rate 1e-3);
+    - `loss="auto"`: mean squared error;
+    - `metrics="auto"`: MSE, `PSNR` and `SSIM` (SSIM only when height and
+      width are at least 11, the size of its window);
+    - `jit_compile="auto"`: Keras' own choice, except for recurrent models on
+      the TensorFlow backend, compiled with `jit_compile=False` (XLA makes
+      the row-LSTM training step slower on CPU).
+
+    Args:
+        name: str, a key of `MODELS` (see `list_models()`).
+        preset: optional str, a preset of that model (see `list_models()`).
+        input_shape: optional tuple `(height, width, channels)`; defaults to
+            the preset's image shape, or `(32, 32, 3)` without a preset.
+        compile: bool, compile the model. Defaults to `True`.
+        optimizer, loss, metrics, jit_compile: passed to `model.compile`;
+            `"auto"` gives the defaults above.
+        **overrides: constructor arguments of the model class, replacing the
+            preset's.
+
+    Returns:
+        The model, compiled unless `compile=False`.
+
+    Example:
+
+    >>> model = build_model("lstm_autoencoder", preset="lstm_sequence_128_64")
+    >>> model.count_params()
+    170848
+    """
+    check_choice("name", name, MODELS)
+    cls = MODELS[name]
+    if preset is not None:
+        check_choice("preset", preset, cls.presets)
+        arguments = dict(cls.presets[preset])
+    else:
+        arguments = {"image_shape": (32, 32, 3)}
+    if input_shape is not None:
+        arguments["image_shape"] = tuple(input_shape)
+    model = cls(**{**arguments, **overrides})
+    if compile:
+        compile_model(
+            model,
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metrics,
+            jit_compile=jit_compile,
+        )
+    return model
+
+
+def compile_model(
+    model, optimizer="auto", loss="auto", metrics="auto", jit_compile="auto"
+):
+    """Compile `model` with the factory's `"auto"` defaults (see `build_model`)."""
+    if optimizer == "auto":
+        optimizer = keras.optimizers.Adam()
+    if loss == "auto":
+        loss = "mse"
+    if metrics == "auto":
+        metrics = [keras.metrics.MeanSquaredError(name="mse"), PSNR()]
+        height, width = model.image_shape[:2]
+        if min(height or 0, width or 0) >= _SSIM_MIN_SIZE:
+            metrics.append(SSIM())
+    if jit_compile == "auto":
+        jit_compile = _default_jit_compile(model)
+    model.compile(
+        optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile
+    )
+    return model
+
+
+def _default_jit_compile(model):
+    recurrent = isinstance(model, (RecurrentAutoencoder, CNNLSTMDirectAttention))
+    if recurrent and keras.backend.backend() == "tensorflow":
+        return False
+    return "auto"
