@@ -232,3 +232,43 @@ def test_numpy_scalars_are_numbers():
     np.testing.assert_allclose(
         to_numpy(layer(images)), scipy_blur(images, 1.0), atol=TOL
     )
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape", [(3, 7, 5, 3), (2, 1, 1, 1), (2, 32, 32, 3)])
+def test_both_routes_equal_scipy_on_every_backend(mode, shape):
+    """The einsum route and the two-GEMM route (TensorFlow's) agree with scipy."""
+    from keras_seqimage import ops as blur_ops
+
+    images = np.random.rand(*shape).astype("float32")
+    expected = scipy_blur(images, (1.2, 0.8), mode=mode, cval=0.3)
+    operators = [
+        kernels.axis_operator(
+            kernels.gaussian_weights(np.float64(s), kernels.kernel_radius(s), 4.0),
+            n,
+            blur_ops.canonical_mode(mode),
+        )
+        for s, n in ((1.2, shape[1]), (0.8, shape[2]))
+    ]
+    canonical = blur_ops.canonical_mode(mode)
+    gemm = blur_ops._filter_rows_gemm(images, *operators, canonical, 0.3)
+    x = images
+    for axis, operator in zip((1, 2), operators, strict=True):
+        operator = blur_ops._constant(operator, "float32")
+        x = blur_ops._filter_axis(x, operator, axis, canonical, 0.3)
+    np.testing.assert_allclose(to_numpy(gemm), expected, atol=TOL)
+    np.testing.assert_allclose(to_numpy(x), expected, atol=TOL)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
+def test_other_float_dtypes(dtype):
+    images = np.random.rand(2, 9, 9, 3).astype("float32")
+    expected = scipy_blur(images, 1.0)
+    blurred = gaussian_filter(keras.ops.cast(images, dtype), 1.0)
+    assert keras.backend.standardize_dtype(blurred.dtype) == (
+        dtype
+        if keras.backend.backend() == "tensorflow" or dtype != "float64"
+        else "float32"
+    )
+    actual = to_numpy(keras.ops.cast(blurred, "float32"))
+    np.testing.assert_allclose(actual, expected, atol=2e-2 if "16" in dtype else TOL)
