@@ -14,11 +14,9 @@ Usage:
 """
 
 import argparse
-import json
 import os
-import subprocess
-import sys
-import time
+
+from _harness import emit, median_seconds, run_workers
 
 
 def parse_args():
@@ -34,17 +32,6 @@ def parse_args():
     parser.add_argument("--backends", default="tensorflow,jax")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     return parser.parse_args()
-
-
-def median_seconds(fn, repeats):
-    fn()  # warm-up (tracing / compiling)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    times.sort()
-    return times[len(times) // 2]
 
 
 def worker(args):
@@ -109,7 +96,7 @@ def worker(args):
                     "max_abs_diff": diff,
                 }
             )
-    print("RESULT " + json.dumps(rows))
+    emit(rows)
 
 
 def main():
@@ -117,26 +104,16 @@ def main():
     if args.worker:
         worker(args)
         return
-    rows = []
-    for backend in args.backends.split(","):
-        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        command = [sys.executable, __file__, "--worker", backend]
-        command += ["--images", str(args.images), "--repeats", str(args.repeats)]
-        command += ["--chunk", str(args.chunk)]
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
-        lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
-        if done.returncode or not lines:
-            print(f"# {backend}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
-            continue
-        rows.extend(json.loads(lines[0][len("RESULT ") :]))
-
+    worker_args = ["--images", str(args.images), "--repeats", str(args.repeats)]
+    worker_args += ["--chunk", str(args.chunk)]
+    rows = run_workers(__file__, args.backends.split(","), worker_args)
     print(
         f"Blur of {args.images} random 32x32x3 float32 images, sigma 1.0, "
         f"median of {args.repeats} runs ({os.cpu_count()} CPUs)\n"
     )
     print(
-        "| process | method | images per call | median s | speed-up vs scipy (same process) "
-        "| max abs diff to scipy |"
+        "| process | method | images per call | median s "
+        "| speed-up vs scipy (same process) | max abs diff to scipy |"
     )
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     scipy_time = None

@@ -1,0 +1,49 @@
+"""Shared benchmark plumbing: one subprocess per Keras backend, medians."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+RESULT_PREFIX = "RESULT "
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def median_seconds(fn, repeats):
+    """Median wall time of `fn()` over `repeats` calls, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return median(times)
+
+
+def emit(rows):
+    """Called in a worker: hand the result rows to the parent process."""
+    print(RESULT_PREFIX + json.dumps(rows), flush=True)
+
+
+def run_workers(script, backends, worker_args):
+    """Run `script --worker BACKEND *worker_args` per backend; collect rows.
+
+    Each backend needs its own process (Keras picks the backend at import).
+    A backend that fails (e.g. not installed) is reported and skipped.
+    """
+    rows = []
+    for backend in backends:
+        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        command = [sys.executable, script, "--worker", backend, *worker_args]
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        lines = [ln for ln in done.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
+        if done.returncode or not lines:
+            print(f"# {backend}: failed\n{done.stderr[-3000:]}", file=sys.stderr)
+            continue
+        rows.extend(json.loads(lines[-1][len(RESULT_PREFIX) :]))
+    return rows
