@@ -13,7 +13,7 @@ patch. The script
    `metrics.json` and the trained `.keras` model to the output folder.
 
 Usage:
-    python examples/demo.py [--epochs 8] [--sigma 1.0] [--output outputs/demo]
+    python examples/demo.py [--epochs 20] [--sigma 1.0] [--output outputs/demo]
     KERAS_BACKEND=jax python examples/demo.py
 """
 
@@ -42,7 +42,7 @@ TEST_PHOTO = "astronaut"
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--sigma", type=float, default=1.0)
     parser.add_argument("--output", type=Path, default=Path("outputs/demo"))
@@ -65,12 +65,13 @@ def save_figure(path, rows, labels, count=8):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    picks = np.linspace(0, len(rows[0]) - 1, count).astype(int)  # spread out
     figure, axes = plt.subplots(
         len(rows), count, figsize=(1.4 * count, 1.5 * len(rows))
     )
     for r, (images, label) in enumerate(zip(rows, labels, strict=True)):
         for c in range(count):
-            axes[r, c].imshow(np.clip(images[c], 0, 1))
+            axes[r, c].imshow(np.clip(images[picks[c]], 0, 1))
             axes[r, c].set_xticks([])
             axes[r, c].set_yticks([])
         axes[r, 0].set_ylabel(label, fontsize=8)
