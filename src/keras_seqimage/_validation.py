@@ -153,3 +153,29 @@ def check_image_input(name, shape, image_shape, layer):
                 f"(batch, {', '.join(str(d) for d in image_shape)}). "
                 f"Received: {name}.shape={tuple(shape)}"
             )
+
+
+def check_size_divisible(name, shape, factor, why, caller=None):
+    """Check that the known height and width in `shape` are multiples of `factor`.
+
+    Args:
+        name: the argument's name: `"image_shape"` (a `(height, width,
+            channels)` tuple) or `"inputs"` (a batch shape).
+        shape: the full shape; `None` entries are skipped.
+        factor: int, the required divisor.
+        why: str, the formula and reason behind `factor`, for the message.
+        caller: the class name when checking an input batch at call time.
+    """
+    shape = tuple(shape)
+    size = shape[:2] if caller is None else shape[1:3]
+    if not any(d is not None and d % factor for d in size):
+        return
+    if caller is None:
+        raise ValueError(
+            f"`{name}` must have a height and width divisible by {why} = "
+            f"{factor}. Received: {name}={shape}"
+        )
+    raise ValueError(
+        f"{caller} expects `{name}` with a height and width divisible by "
+        f"{factor}. Received: {name}.shape={shape}"
+    )

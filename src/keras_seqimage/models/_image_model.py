@@ -6,6 +6,7 @@ from keras_seqimage._validation import (
     check_choice,
     check_float_dtype,
     check_image_input,
+    check_size_divisible,
 )
 
 
@@ -37,11 +38,16 @@ class ImageModel(keras.Model):
             self._check_inputs(inputs)
         return super().call(inputs, training=training, mask=mask, **kwargs)
 
+    def size_divisor(self):
+        """Height and width must be multiples of this (pooling models: > 1)."""
+        return 1
+
     def _check_inputs(self, inputs):
         """Raise a `ValueError` for an input batch the model cannot take."""
         name = self.__class__.__name__
         check_image_input("inputs", inputs.shape, self.image_shape, name)
         check_float_dtype("inputs", inputs.dtype, name)
+        check_size_divisible("inputs", inputs.shape, self.size_divisor(), "", name)
 
     @classmethod
     def from_preset(cls, preset, **overrides):

@@ -7,6 +7,7 @@ from keras_seqimage._validation import (
     check_image_shape,
     check_positive_int,
     check_positive_int_tuple,
+    check_size_divisible,
 )
 from keras_seqimage.models._image_model import ImageModel
 
@@ -89,13 +90,12 @@ class ConvAutoencoder(ImageModel):
         kernel_size = check_positive_int("kernel_size", kernel_size)
         activation = check_activation("activation", activation)
         output_activation = check_activation("output_activation", output_activation)
-        factor = 2 ** (len(filters) - 1)
-        if any(d is not None and d % factor for d in image_shape[:2]):
-            raise ValueError(
-                f"`image_shape` must have a height and width divisible by "
-                f"2 ** (len(filters) - 1) = {factor} (one 2x2 pooling per extra "
-                f"entry of filters={filters}). Received: image_shape={image_shape}"
-            )
+        check_size_divisible(
+            "image_shape",
+            image_shape,
+            2 ** (len(filters) - 1),
+            "2 ** (len(filters) - 1)",
+        )
 
         def conv(units, name, act=activation):
             return keras.layers.Conv2D(
@@ -121,15 +121,8 @@ class ConvAutoencoder(ImageModel):
         self.activation = activation
         self.output_activation = output_activation
 
-    def _check_inputs(self, inputs):
-        super()._check_inputs(inputs)
-        factor = 2 ** (len(self.filters) - 1)
-        if any(d is not None and d % factor for d in tuple(inputs.shape)[1:3]):
-            raise ValueError(
-                f"{self.__class__.__name__} expects `inputs` with a height and "
-                f"width divisible by {factor}. Received: inputs.shape="
-                f"{tuple(inputs.shape)}"
-            )
+    def size_divisor(self):
+        return 2 ** (len(self.filters) - 1)
 
     def get_config(self):
         return {

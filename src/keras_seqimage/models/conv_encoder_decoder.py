@@ -7,6 +7,7 @@ from keras_seqimage._validation import (
     check_image_shape,
     check_positive_int,
     check_positive_int_tuple,
+    check_size_divisible,
 )
 from keras_seqimage.models._image_model import ImageModel
 
@@ -83,13 +84,9 @@ class ConvEncoderDecoder(ImageModel):
         filters = check_positive_int_tuple("filters", filters)
         kernel_size = check_positive_int("kernel_size", kernel_size)
         kernel_l2 = check_finite_non_negative("kernel_l2", kernel_l2)
-        factor = 2 ** len(filters)
-        if any(d is not None and d % factor for d in image_shape[:2]):
-            raise ValueError(
-                f"`image_shape` must have a height and width divisible by "
-                f"2 ** len(filters) = {factor} (one 2x2 pooling per entry of "
-                f"filters={filters}). Received: image_shape={image_shape}"
-            )
+        check_size_divisible(
+            "image_shape", image_shape, 2 ** len(filters), "2 ** len(filters)"
+        )
         regularizer = keras.regularizers.L2(kernel_l2) if kernel_l2 > 0 else None
 
         images = keras.Input(shape=image_shape, name="images")
@@ -123,15 +120,8 @@ class ConvEncoderDecoder(ImageModel):
         self.kernel_size = kernel_size
         self.kernel_l2 = kernel_l2
 
-    def _check_inputs(self, inputs):
-        super()._check_inputs(inputs)
-        factor = 2 ** len(self.filters)
-        if any(d is not None and d % factor for d in tuple(inputs.shape)[1:3]):
-            raise ValueError(
-                f"{self.__class__.__name__} expects `inputs` with a height and "
-                f"width divisible by {factor}. Received: inputs.shape="
-                f"{tuple(inputs.shape)}"
-            )
+    def size_divisor(self):
+        return 2 ** len(self.filters)
 
     def get_config(self):
         return {
