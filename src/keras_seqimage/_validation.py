@@ -32,6 +32,17 @@ def check_finite_non_negative(name, value):
     return value
 
 
+def check_finite(name, value):
+    """Return `value` as a float after checking it is a finite number."""
+    if not is_number(value):
+        raise ValueError(f"`{name}` must be a number. Received: {name}={value!r}")
+    if not math.isfinite(float(value)):
+        raise ValueError(
+            f"`{name}` must be a finite number. Received: {name}={value!r}"
+        )
+    return float(value)
+
+
 def check_positive(name, value):
     """Return `value` as a float after checking it is finite and > 0."""
     value = check_finite_non_negative(name, value)
@@ -77,6 +88,34 @@ def check_rank(name, shape, ranks, layer):
             f"{layer} expects `{name}` of rank {expected}. "
             f"Received: {name}.shape={tuple(shape)}"
         )
+
+
+def check_known_image_size(name, shape, caller):
+    """Rank 4 with known height and width (for ops that need them static)."""
+    check_rank(name, shape, 4, caller)
+    for axis, dim in ((1, "height"), (2, "width")):
+        if shape[axis] is None:
+            raise ValueError(
+                f"{caller} needs a known image {dim}. "
+                f"Received: {name}.shape={tuple(shape)}"
+            )
+
+
+def check_value_range(value_range, allow_none=False):
+    """Return `value_range` as a `(low, high)` pair of floats, low < high."""
+    if value_range is None and allow_none:
+        return None
+    if (
+        not isinstance(value_range, (list, tuple))
+        or len(value_range) != 2
+        or not all(is_number(v) for v in value_range)
+        or not value_range[0] < value_range[1]
+    ):
+        raise ValueError(
+            "`value_range` must be a pair (low, high) of numbers with low < high"
+            f"{' or None' if allow_none else ''}. Received: value_range={value_range!r}"
+        )
+    return (float(value_range[0]), float(value_range[1]))
 
 
 def check_float_dtype(name, dtype, layer):

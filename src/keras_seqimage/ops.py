@@ -11,10 +11,11 @@ from keras import ops
 from keras_seqimage import kernels
 from keras_seqimage._validation import (
     check_choice,
+    check_finite,
     check_finite_non_negative,
     check_float_dtype,
+    check_known_image_size,
     check_positive,
-    check_rank,
     is_number,
 )
 
@@ -90,10 +91,10 @@ def gaussian_filter(
     (2, 32, 32, 3)
     """
     images = ops.convert_to_tensor(images)
-    check_image_shape("images", images.shape, "gaussian_filter")
+    check_known_image_size("images", images.shape, "gaussian_filter")
     check_float_dtype("images", images.dtype, "gaussian_filter")
     mode = canonical_mode(mode)
-    cval = check_finite_or_any("cval", cval)
+    cval = check_finite("cval", cval)
     truncate = check_positive("truncate", truncate)
     dtype = keras.backend.standardize_dtype(images.dtype)
 
@@ -132,25 +133,6 @@ def gaussian_filter(
         operator = kernels.axis_operator(weights, x.shape[axis], mode, xp=ops)
         x = _filter_axis(x, operator, axis, mode, cval)
     return x
-
-
-def check_image_shape(name, shape, caller):
-    """Images for the filter: rank 4 with known height and width."""
-    check_rank(name, shape, 4, caller)
-    for axis, dim in ((1, "height"), (2, "width")):
-        if shape[axis] is None:
-            raise ValueError(
-                f"{caller} needs a known image {dim}. "
-                f"Received: {name}.shape={tuple(shape)}"
-            )
-
-
-def check_finite_or_any(name, value):
-    """`cval` may be any finite number (negative included)."""
-    if not is_number(value):
-        raise ValueError(f"`{name}` must be a number. Received: {name}={value!r}")
-    check_finite_non_negative(name, abs(float(value)))
-    return float(value)
 
 
 def _prefer_row_gemm(shape):

@@ -4,8 +4,10 @@ import keras
 
 from keras_seqimage import ops as seqimage_ops
 from keras_seqimage._validation import (
+    check_finite,
     check_finite_non_negative,
     check_float_dtype,
+    check_known_image_size,
     check_positive,
     check_rank,
 )
@@ -83,7 +85,7 @@ class GaussianBlurLayer(keras.layers.Layer):
             self.sigma = self.sigma[0]
         self.mode = mode
         seqimage_ops.canonical_mode(mode)
-        self.cval = seqimage_ops.check_finite_or_any("cval", cval)
+        self.cval = check_finite("cval", cval)
         self.truncate = check_positive("truncate", truncate)
         self.sigma_range = _check_sigma_range(sigma_range)
         self.seed = seed
@@ -113,7 +115,7 @@ class GaussianBlurLayer(keras.layers.Layer):
         )
 
     def compute_output_shape(self, input_shape):
-        seqimage_ops.check_image_shape("inputs", input_shape, self.__class__.__name__)
+        check_known_image_size("inputs", input_shape, self.__class__.__name__)
         return tuple(input_shape)
 
     def get_config(self):

@@ -14,25 +14,8 @@ from keras_seqimage._validation import (
     check_fraction,
     check_positive,
     check_rank,
-    is_number,
+    check_value_range,
 )
-
-
-def check_value_range(value_range, allow_none=False):
-    """Return `value_range` as a `(low, high)` pair of floats, low < high."""
-    if value_range is None and allow_none:
-        return None
-    if (
-        not isinstance(value_range, (list, tuple))
-        or len(value_range) != 2
-        or not all(is_number(v) for v in value_range)
-        or not value_range[0] < value_range[1]
-    ):
-        raise ValueError(
-            "`value_range` must be a pair (low, high) of numbers with low < high"
-            f"{' or None' if allow_none else ''}. Received: value_range={value_range!r}"
-        )
-    return (float(value_range[0]), float(value_range[1]))
 
 
 class SeededNoise(keras.layers.Layer):
