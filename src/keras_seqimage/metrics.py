@@ -9,10 +9,15 @@ import keras
 from keras import ops
 
 from keras_seqimage import kernels
-from keras_seqimage._validation import check_float_dtype, check_positive, check_rank
+from keras_seqimage._validation import (
+    check_float_dtype,
+    check_positive,
+    check_positive_int,
+    check_rank,
+)
 from keras_seqimage.ops import gaussian_filter
 
-__all__ = ["psnr", "ssim", "PSNR", "SSIM"]
+__all__ = ["psnr", "ssim", "restoration_scores", "PSNR", "SSIM"]
 
 # Wang et al. (2004): 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03.
 # truncate 3.5 gives scipy's radius int(3.5 * 1.5 + 0.5) = 5, i.e. 11 taps,
@@ -132,6 +137,61 @@ def ssim(y_true, y_pred, data_range=1.0):
         (mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2)
     )
     return ops.mean(ssim_map, axis=(1, 2, 3))
+
+
+def restoration_scores(y_true, y_pred, data_range=1.0, batch_size=500):
+    """Mean MSE, PSNR and SSIM over a set of images, as plain floats.
+
+    The numbers of a results table: each metric is computed per image
+    (`psnr`, `ssim`, and the per-image mean squared error) and averaged over
+    the images, in batches of `batch_size` so that a whole test split fits in
+    memory. SSIM is left out (`None`) for images smaller than its 11x11
+    window. A PSNR of `+inf` (an image restored exactly) makes the mean
+    `+inf`: honest, and never NaN.
+
+    Args:
+        y_true: array `(n, height, width, channels)`, the clean images.
+        y_pred: array of the same shape, the images to score (restored,
+            blurred, ...); uint8 arrays are not accepted: scale them first.
+        data_range: float > 0, the pixel value range. Defaults to `1.0`.
+        batch_size: int, the images scored at once. Defaults to `500`.
+
+    Returns:
+        dict with the float means `"mse"`, `"psnr"` (dB) and `"ssim"`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> y_true = np.full((4, 16, 16, 3), 0.5, dtype="float32")
+    >>> scores = restoration_scores(y_true, y_true + 0.1)
+    >>> round(scores["mse"], 4), round(scores["psnr"], 2)
+    (0.01, 20.0)
+    """
+    batch_size = check_positive_int("batch_size", batch_size)
+    if len(y_true) != len(y_pred):
+        raise ValueError(
+            "`y_true` and `y_pred` must hold the same number of images. "
+            f"Received: {len(y_true)} and {len(y_pred)}"
+        )
+    if len(y_true) == 0:
+        raise ValueError("`y_true` must hold at least one image. Received: 0")
+    with_ssim = min(y_true.shape[1], y_true.shape[2]) >= SSIM_WINDOW
+    totals = {"mse": 0.0, "psnr": 0.0, "ssim": 0.0}
+    for start in range(0, len(y_true), batch_size):
+        t, p = _check_images(
+            y_true[start : start + batch_size],
+            y_pred[start : start + batch_size],
+            "restoration_scores",
+        )
+        mse = ops.mean(ops.square(t - p), axis=(1, 2, 3))
+        totals["mse"] += float(ops.sum(mse))
+        totals["psnr"] += float(ops.sum(psnr(t, p, data_range=data_range)))
+        if with_ssim:
+            totals["ssim"] += float(ops.sum(ssim(t, p, data_range=data_range)))
+    scores = {name: total / len(y_true) for name, total in totals.items()}
+    if not with_ssim:
+        scores["ssim"] = None
+    return scores
 
 
 class _PerImageMean(keras.metrics.Mean):

@@ -1,5 +1,7 @@
 """The multi-layer LSTM decoder with "direct attention" of source 004."""
 
+from collections.abc import Callable
+
 import keras
 from keras import ops
 
@@ -83,15 +85,15 @@ class DirectAttentionLSTMDecoder(keras.layers.Layer):
 
     def __init__(
         self,
-        units=128,
-        num_layers=5,
-        output_activation="sigmoid",
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        kernel_l2=0.0,
-        seed=None,
+        units: int = 128,
+        num_layers: int = 5,
+        output_activation: str | Callable | None = "sigmoid",
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        kernel_l2: float = 0.0,
+        seed: int | None = None,
         **kwargs,
-    ):
+    ) -> None:
         super().__init__(**kwargs)
         self.units = check_positive_int("units", units)
         self.num_layers = check_positive_int("num_layers", num_layers)

@@ -71,14 +71,14 @@ class GaussianBlurLayer(keras.layers.Layer):
 
     def __init__(
         self,
-        sigma=1.0,
-        mode="reflect",
-        cval=0.0,
-        truncate=4.0,
-        sigma_range=None,
-        seed=None,
+        sigma: float | tuple[float, float] = 1.0,
+        mode: str = "reflect",
+        cval: float = 0.0,
+        truncate: float = 4.0,
+        sigma_range: tuple[float, float] | None = None,
+        seed: int | None = None,
         **kwargs,
-    ):
+    ) -> None:
         super().__init__(**kwargs)
         self.sigma = seqimage_ops.sigma_pair(sigma)
         if self.sigma[0] == self.sigma[1]:

@@ -21,7 +21,7 @@ from keras_seqimage._validation import (
 class SeededNoise(keras.layers.Layer):
     """Base of the noise layers: a seed generator, input checks, config."""
 
-    def __init__(self, seed=None, **kwargs):
+    def __init__(self, seed: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -76,12 +76,12 @@ class SaltAndPepperNoise(SeededNoise):
 
     def __init__(
         self,
-        amount=0.05,
-        salt_vs_pepper=0.5,
-        value_range=(0.0, 1.0),
-        seed=None,
+        amount: float = 0.05,
+        salt_vs_pepper: float = 0.5,
+        value_range: tuple[float, float] = (0.0, 1.0),
+        seed: int | None = None,
         **kwargs,
-    ):
+    ) -> None:
         super().__init__(seed=seed, **kwargs)
         self.amount = check_fraction("amount", amount)
         self.salt_vs_pepper = check_fraction("salt_vs_pepper", salt_vs_pepper)
@@ -138,7 +138,13 @@ class AdditiveGaussianNoise(SeededNoise):
     True
     """
 
-    def __init__(self, stddev=0.1, value_range=(0.0, 1.0), seed=None, **kwargs):
+    def __init__(
+        self,
+        stddev: float = 0.1,
+        value_range: tuple[float, float] = (0.0, 1.0),
+        seed: int | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(seed=seed, **kwargs)
         self.stddev = check_positive("stddev", stddev)
         self.value_range = check_value_range(value_range, allow_none=True)

@@ -55,7 +55,13 @@ class RowOcclusion(keras.layers.Layer):
     (1.0, 0.0)
     """
 
-    def __init__(self, start=None, stop=None, fill_value=0.0, **kwargs):
+    def __init__(
+        self,
+        start: int | None = None,
+        stop: int | None = None,
+        fill_value: float = 0.0,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.start = _check_row_index("start", start)
         self.stop = _check_row_index("stop", stop)

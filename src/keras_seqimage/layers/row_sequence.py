@@ -54,7 +54,7 @@ class ImageToRowSequence(keras.layers.Layer):
     True
     """
 
-    def __init__(self, order="rows", **kwargs):
+    def __init__(self, order: str = "rows", **kwargs) -> None:
         super().__init__(**kwargs)
         self.order = check_choice("order", order, ORDERS)
 
@@ -123,7 +123,9 @@ class RowSequenceToImage(keras.layers.Layer):
     (4, 32, 32, 3)
     """
 
-    def __init__(self, width, channels, order="rows", **kwargs):
+    def __init__(
+        self, width: int, channels: int, order: str = "rows", **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.width = check_positive_int("width", width)
         self.channels = check_positive_int("channels", channels)
