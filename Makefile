@@ -2,19 +2,32 @@
 #   make demo   creates .venv on first use, installs the package, runs the offline demo
 #   make test   creates .venv on first use, installs the package, runs lint + tests on
 #               the TensorFlow and the JAX backend
+# Release checks (CI runs them after `make test`):
+#   make docs            mkdocs build --strict into site/ (offline)
+#   make dist            sdist + wheel into dist/
+#   make test-installed  installs the wheel into a fresh venv outside the tree and
+#                        runs a copy of tests/ (and the package's doctests) against it
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+DOCS_STAMP := $(VENV)/.docs-stamp
+# Backend of the installed-package run (the in-tree runs cover both).
+INSTALLED_BACKEND ?= tensorflow
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint test-tensorflow test-jax bench clean
+.PHONY: demo test lint test-tensorflow test-jax bench clean docs dist test-installed import-time
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[jax,examples,test]"
 	touch $(STAMP)
+
+# The docs and dist tools go into the same venv, on demand.
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[jax,examples,test,docs,dist]"
+	touch $(DOCS_STAMP)
 
 demo: $(STAMP)
 	$(PY) examples/demo.py --output outputs/demo
@@ -31,9 +44,38 @@ test-jax: $(STAMP)
 
 test: lint test-tensorflow test-jax
 
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+dist: $(DOCS_STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+
+# Tests the wheel as a user gets it: a fresh venv in a temporary folder, the wheel
+# with its `test` and `examples` extras, and copies of tests/ (plus the files some
+# tests read: README.md, examples/, benchmarks/, pyproject.toml for pytest's
+# settings) with no src/ beside them, so only the installed package can be imported.
+test-installed: dist
+	set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install --quiet --upgrade pip; \
+	wheel=$$(ls dist/*.whl); \
+	"$$tmp/venv/bin/python" -m pip install --quiet "$$wheel[test,examples]"; \
+	mkdir "$$tmp/project"; \
+	cp -r tests README.md pyproject.toml "$$tmp/project/"; \
+	for d in examples benchmarks; do if [ -d $$d ]; then cp -r $$d "$$tmp/project/"; fi; done; \
+	cd "$$tmp/project"; \
+	export KERAS_BACKEND=$(INSTALLED_BACKEND) KERAS_SEQIMAGE_TEST_INSTALLED=1; \
+	export KERAS_SEQIMAGE_DATA="$${KERAS_SEQIMAGE_DATA:-$(abspath ../shared/data)}"; \
+	"$$tmp/venv/bin/python" -m pytest -p no:cacheprovider $(PYTEST_ARGS) tests; \
+	"$$tmp/venv/bin/python" -m pytest -p no:cacheprovider --pyargs keras_seqimage
+
+import-time: $(STAMP)
+	$(PY) benchmarks/import_time.py
+
 bench: $(STAMP)
 	KERAS_BACKEND=tensorflow $(PY) benchmarks/blur_speed.py
 	KERAS_BACKEND=jax $(PY) benchmarks/blur_speed.py
 
 clean:
-	rm -rf $(VENV) outputs build dist .pytest_cache .hypothesis
+	rm -rf $(VENV) outputs build dist site .pytest_cache .hypothesis

@@ -1,0 +1,130 @@
+"""The package as users get it: version, type marker, metadata, a cheap import.
+
+With `KERAS_SEQIMAGE_TEST_INSTALLED=1` (set by `make test-installed`, which runs a
+copy of these tests against the wheel installed in a fresh venv) the tests also
+check that the package under test is the installed one, not a checkout's `src/`.
+"""
+
+import importlib.metadata
+import importlib.resources
+import inspect
+import json
+import os
+import re
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+import keras_seqimage
+
+DIST = "keras-seqimage"
+INSTALLED = os.environ.get("KERAS_SEQIMAGE_TEST_INSTALLED") == "1"
+# Top-level modules `import keras_seqimage` may add to those `import keras` loaded.
+ALLOWED_AT_IMPORT = {"keras_seqimage", "numpy", "scipy"}
+
+
+def test_version_is_the_installed_metadata():
+    assert re.fullmatch(
+        r"\d+\.\d+\.\d+((a|b|rc)\d+)?(\.dev\d+)?", keras_seqimage.__version__
+    )
+    assert importlib.metadata.version(DIST) == keras_seqimage.__version__
+
+
+def test_py_typed_marker_is_shipped():
+    marker = importlib.resources.files("keras_seqimage").joinpath("py.typed")
+    assert marker.is_file()
+
+
+def test_metadata_license_and_urls():
+    meta = importlib.metadata.metadata(DIST)
+    assert meta["License-Expression"] == "Apache-2.0"
+    urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL"))
+    assert {"Homepage", "Documentation", "Repository", "Issues"} <= set(urls)
+    assert "Typing :: Typed" in meta.get_all("Classifier")
+
+
+def test_public_names_exist():
+    for name in keras_seqimage.__all__:
+        assert hasattr(keras_seqimage, name), name
+    for sub in (keras_seqimage.layers, keras_seqimage.models):
+        for name in sub.__all__:
+            assert getattr(keras_seqimage, name) is getattr(sub, name)
+
+
+# The constructors and functions annotated for `py.typed`: every parameter but
+# `self`, `*args` and `**kwargs` carries a hint.
+ANNOTATED = [
+    "layers.GaussianBlurLayer",
+    "layers.ImageToRowSequence",
+    "layers.RowSequenceToImage",
+    "layers.RowOcclusion",
+    "layers.SaltAndPepperNoise",
+    "layers.AdditiveGaussianNoise",
+    "layers.DirectAttentionLSTMDecoder",
+]
+
+
+@pytest.mark.parametrize("path", ANNOTATED)
+def test_public_signatures_are_annotated(path):
+    module, name = path.split(".")
+    obj = getattr(getattr(keras_seqimage, module), name)
+    func = obj.__init__ if inspect.isclass(obj) else obj
+    missing = [
+        p.name
+        for p in inspect.signature(func).parameters.values()
+        if p.name != "self"
+        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        and p.annotation is inspect.Parameter.empty
+    ]
+    assert not missing, f"{path}: parameters without a type hint: {missing}"
+
+
+def _run(code, cwd):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        cwd=cwd,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_import_does_no_heavy_work(tmp_path):
+    """`import keras_seqimage` adds no heavy module on top of `import keras`.
+
+    scikit-image, matplotlib, PIL and friends are for the examples and datasets
+    and must be imported only where they are used. The time it adds is measured
+    by `benchmarks/import_time.py` (not here: timings in tests are flaky).
+    """
+    added = _run(
+        "import json, sys\n"
+        "import keras\n"
+        "before = set(sys.modules)\n"
+        "import keras_seqimage\n"
+        "new = {m.split('.')[0] for m in set(sys.modules) - before}\n"
+        "print(json.dumps(sorted(new)))\n",
+        cwd=tmp_path,
+    )
+    assert set(added) <= ALLOWED_AT_IMPORT, (
+        f"`import keras_seqimage` imports {sorted(set(added) - ALLOWED_AT_IMPORT)}; "
+        "import them lazily, where they are used"
+    )
+
+
+@pytest.mark.skipif(not INSTALLED, reason="only for `make test-installed`")
+def test_the_installed_wheel_is_under_test():
+    package = Path(keras_seqimage.__file__).resolve().parent
+    purelib = Path(sysconfig.get_paths()["purelib"]).resolve()
+    assert package.parent == purelib, f"{package} is not installed in {purelib}"
+    assert not (package.parent.name == "src"), package
+    recorded = {str(f) for f in importlib.metadata.files(DIST)}
+    assert "keras_seqimage/py.typed" in recorded
+    # The wheel holds every module of the package: nothing was left behind.
+    for module in ("layers", "models", "metrics", "ops"):
+        assert any(r.startswith(f"keras_seqimage/{module}") for r in recorded), module
