@@ -146,7 +146,8 @@ def load_history(source):
 
     Returns:
         dict mapping each logged name (`"loss"`, `"val_loss"`, ...) to a list
-        of floats, one per epoch; a CSV's `epoch` column comes back as ints.
+        of floats, one per epoch; a CSV's `epoch` column comes back as ints,
+        and columns the logger never filled (`NA` only) are left out.
     """
     if hasattr(source, "history"):
         source = source.history
@@ -163,8 +164,11 @@ def load_history(source):
     history = {}
     for record in records:
         for key, value in record.items():
-            number = float(value) if value not in ("", None) else float("nan")
+            # CSVLogger writes "NA" for a value it did not get (e.g. no
+            # validation data).
+            number = float("nan") if value in ("", "NA", None) else float(value)
             history.setdefault(key, []).append(number)
+    history = {k: v for k, v in history.items() if not np.all(np.isnan(v))}
     if "epoch" in history:
         history["epoch"] = [int(e) for e in history["epoch"]]
     return history

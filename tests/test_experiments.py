@@ -1,0 +1,159 @@
+"""Resumable training, results tables and restoration scores."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_seqimage import experiments
+from keras_seqimage.metrics import psnr, restoration_scores, ssim
+
+
+class StopAtEpoch(keras.callbacks.Callback):
+    """Simulates a crash: raises at the start of epoch `epoch`."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt(f"stopped at epoch {epoch}")
+
+
+def tiny_model():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    return model
+
+
+def tiny_data():
+    rng = np.random.default_rng(0)
+    x = rng.random((32, 4)).astype("float32")
+    return x, x[:, ::-1].copy()
+
+
+def test_fit_resumable_resumes_after_the_last_finished_epoch(tmp_path):
+    x, y = tiny_data()
+    keras.utils.set_random_seed(1)
+    model = tiny_model()
+    initial = [w.copy() for w in model.get_weights()]
+    with pytest.raises(KeyboardInterrupt):
+        experiments.fit_resumable(
+            model, x, y, output_dir=tmp_path, epochs=4, batch_size=32,
+            callbacks=[StopAtEpoch(2)], verbose=0,
+        )  # fmt: skip
+    assert (tmp_path / "backup" / "training_metadata.json").is_file()
+
+    # A new process would build a fresh model: it must pick up epoch 2.
+    resumed = tiny_model()
+    resumed.set_weights(initial)
+    history = experiments.fit_resumable(
+        resumed, x, y, output_dir=tmp_path, epochs=4, batch_size=32, verbose=0
+    )
+    assert history["epoch"] == [0, 1, 2, 3]
+    assert all(seconds > 0 for seconds in history["epoch_seconds"])
+
+    # Full-batch SGD is deterministic: the same weights as one straight run.
+    straight = tiny_model()
+    straight.set_weights(initial)
+    straight.fit(x, y, epochs=4, batch_size=32, verbose=0)
+    for a, b in zip(resumed.get_weights(), straight.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+    # The backup survives until the caller has saved the model.
+    assert (tmp_path / "backup").is_dir()
+    experiments.finish_resumable(tmp_path)
+    assert not (tmp_path / "backup").exists()
+
+
+def test_fit_resumable_starts_a_fresh_log_without_a_backup(tmp_path):
+    x, y = tiny_data()
+    (tmp_path / "training_log.csv").write_text("epoch,loss\n0,9.0\n1,9.0\n2,9.0\n")
+    history = experiments.fit_resumable(
+        tiny_model(), x, y, output_dir=tmp_path, epochs=1, batch_size=32, verbose=0
+    )
+    assert history["epoch"] == [0] and history["loss"][0] < 9.0
+
+
+def test_fit_resumable_sets_the_data_epoch(tmp_path):
+    class Data(keras.utils.PyDataset):
+        epoch = None
+        seen = []
+
+        def __len__(self):
+            return 1
+
+        def __getitem__(self, index):
+            self.seen.append(self.epoch)
+            return tiny_data()
+
+        def on_epoch_end(self):
+            self.epoch += 1
+
+    # A backup that says 3 epochs are done (no weights file: fresh weights).
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / "training_metadata.json").write_text('{"epoch": 3}')
+    data = Data()
+    history = experiments.fit_resumable(
+        tiny_model(), data, output_dir=tmp_path, epochs=5, verbose=0
+    )
+    assert history["epoch"] == [3, 4]
+    assert data.seen[0] == 3
+
+
+def test_read_training_log_keeps_the_last_line_of_a_repeated_epoch(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("epoch,loss\n0,0.5\n1,0.4\n1,0.3\n2,0.2\n")
+    history = experiments.read_training_log(log)
+    assert history == {"epoch": [0, 1, 2], "loss": [0.5, 0.3, 0.2]}
+    assert experiments.read_training_log(tmp_path / "missing.csv") == {}
+
+
+def test_results_table_formats_numbers_and_missing_values():
+    table = experiments.results_table(
+        [{"m": "a", "n": 1234567, "x": 0.123456}, {"m": "b", "x": None}],
+        {"m": "method", "n": "params", "x": "score"},
+        digits={"x": 2},
+    )
+    assert table.splitlines() == [
+        "| method | params | score |",
+        "| --- | ---: | ---: |",
+        "| a | 1,234,567 | 0.12 |",
+        "| b | n/a | n/a |",
+    ]
+
+
+def test_run_command_names_the_backend_and_arguments():
+    command = experiments.run_command(["examples/x.py", "--data", "a b"])
+    assert command == (
+        f"KERAS_BACKEND={keras.backend.backend()} python examples/x.py --data 'a b'"
+    )
+
+
+def test_restoration_scores_are_means_of_the_per_image_metrics():
+    rng = np.random.default_rng(0)
+    clean = rng.random((7, 16, 16, 3)).astype("float32")
+    noisy = np.clip(clean + 0.05 * rng.standard_normal(clean.shape), 0, 1)
+    noisy = noisy.astype("float32")
+    scores = restoration_scores(clean, noisy, batch_size=3)  # 3 + 3 + 1
+    per_mse = np.mean((clean - noisy) ** 2, axis=(1, 2, 3))
+    assert scores["mse"] == pytest.approx(per_mse.mean(), rel=1e-5)
+    assert scores["psnr"] == pytest.approx(float(np.mean(psnr(clean, noisy))), 1e-5)
+    assert scores["ssim"] == pytest.approx(float(np.mean(ssim(clean, noisy))), 1e-5)
+    skimage_metrics = pytest.importorskip("skimage.metrics")
+    reference = np.mean(
+        [
+            skimage_metrics.peak_signal_noise_ratio(c, n, data_range=1.0)
+            for c, n in zip(clean, noisy, strict=True)
+        ]
+    )
+    assert scores["psnr"] == pytest.approx(reference, rel=1e-5)
+
+
+def test_restoration_scores_skip_ssim_on_small_images_and_check_input():
+    images = np.zeros((2, 8, 8, 1), dtype="float32")
+    assert restoration_scores(images, images + 0.1)["ssim"] is None
+    with pytest.raises(ValueError, match="2 and 1"):
+        restoration_scores(images, images[:1])
+    with pytest.raises(ValueError, match="batch_size"):
+        restoration_scores(images, images, batch_size=0)
