@@ -1,6 +1,6 @@
 """keras-seqimage: Keras 3 tools for treating images as sequences of rows."""
 
-from keras_seqimage import datasets, layers, metrics, models, ops
+from keras_seqimage import baselines, datasets, layers, metrics, models, ops
 from keras_seqimage.layers import *  # noqa: F403
 from keras_seqimage.models import *  # noqa: F403
 
@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "baselines",
     "datasets",
     "layers",
     "metrics",

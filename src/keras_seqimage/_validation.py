@@ -218,3 +218,25 @@ def check_size_divisible(name, shape, factor, why, caller=None):
         f"{caller} expects `{name}` with a height and width divisible by "
         f"{factor}. Received: {name}.shape={shape}"
     )
+
+
+def check_seed(name, value, allow_none=False):
+    """Return `value` as an int after checking it is an integer >= 0 (or None)."""
+    if value is None and allow_none:
+        return None
+    if not is_integer(value) or value < 0:
+        raise ValueError(
+            f"`{name}` must be a non-negative integer"
+            f"{' or None' if allow_none else ''}. Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def check_open_fraction(name, value):
+    """Return `value` as a float after checking 0 < value < 1."""
+    if not is_number(value) or not 0.0 < float(value) < 1.0:
+        raise ValueError(
+            f"`{name}` must be a number strictly between 0 and 1. "
+            f"Received: {name}={value!r}"
+        )
+    return float(value)
