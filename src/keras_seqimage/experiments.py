@@ -107,7 +107,7 @@ def fit_resumable(
         start_epoch = 0
         if log_path.exists():  # the log of an earlier, finished run
             log_path.unlink()
-    elif verbose:
+    else:
         print(f"Resuming from {backup_dir}: {start_epoch} of {epochs} epochs done.")
     if hasattr(x, "epoch"):
         x.epoch = start_epoch

@@ -1,0 +1,145 @@
+"""Compare the autoencoders of source 002 (and 000, 004) on the same deblurring.
+
+Trains each model on the same blurred CIFAR-10 images (same split, sigma,
+epochs, batch and optimizer as `cifar_deblur.py`, whose arguments this script
+shares) and scores it on the same test images next to the blurred input and
+Wiener deconvolution. Default models: the CNN autoencoder, the SimpleRNN and
+LSTM autoencoders of source 002, source 000's row-LSTM and the CNN-LSTM
+direct-attention model (`--models` picks others: `name` or `name:preset`).
+Writes `results.md` and `metrics.json` (params, s/epoch, MSE, PSNR, SSIM),
+`comparison.png` (a row per method, the same test images in each column),
+and per model a subfolder with `model.keras`, `training_log.csv` and its loss
+curves. Killed runs resume (per model, from the last finished epoch).
+
+Usage:
+    python examples/compare_models.py --data ~/data/cifar-10-python.tar.gz \\
+        --epochs 5 --subset 10000
+    python examples/compare_models.py --data photos --epochs 2
+"""
+
+# %%
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+from cifar_deblur import (
+    SCORE_DIGITS,
+    baseline_restorations,
+    build_parser,
+    load_data,
+    make_pairs,
+    restore,
+    train_model,
+)
+
+from keras_seqimage import experiments, visualization
+
+DEFAULT_MODELS = (
+    "conv_autoencoder:conv_32_32",
+    "simple_rnn_autoencoder:simple_rnn_vector_128",
+    "lstm_autoencoder:lstm_vector_128",
+    "lstm_autoencoder:lstm_sequence_128_64",
+    "cnn_lstm_direct_attention:paper_cifar10",
+)
+
+
+def parse_args(argv=None):
+    parser = build_parser(__doc__)
+    parser.set_defaults(output=Path("outputs/compare_models"))
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=list(DEFAULT_MODELS),
+        help="factory names, each optionally with ':preset' (default: %(default)s)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    args.output.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(args.seed)
+    data = load_data(args)
+    print(f"Keras {keras.__version__}, backend: {keras.backend.backend()}")
+    print(f"Data: {data.description}; {data.sizes()}")
+    test_clean, test_blurred, wiener, balance = baseline_restorations(data, args)
+    outputs = {"blurred input": test_blurred, "Wiener": wiener}
+    runs = {}
+    for spec in args.models:
+        name, _, preset = spec.partition(":")
+        folder = args.output / spec.replace(":", "_")
+        model, preset, history = train_model(
+            args,
+            name,
+            preset or "auto",
+            make_pairs(data, args),
+            data.train.shape[1:],
+            folder,
+        )
+        label = f"{name} ({preset})" if preset else name
+        outputs[label] = restore(model, test_blurred)
+        seconds = history.get("epoch_seconds", [])
+        runs[label] = {
+            "model": name,
+            "preset": preset,
+            "params": model.count_params(),
+            "epoch_seconds": float(np.median(seconds)) if seconds else None,
+            "history": history,
+        }
+        visualization.save_figure(
+            visualization.plot_loss_curves(history, title=label),
+            folder / "loss_curves.png",
+        )
+
+    scores = experiments.score_methods(test_clean, outputs)
+    rows = [
+        {"method": label, **runs.get(label, {}), **values}
+        for label, values in scores.items()
+    ]
+    columns = {
+        "method": "method",
+        "params": "params",
+        "epoch_seconds": "s/epoch",
+        "mse": "MSE",
+        "psnr": "PSNR (dB)",
+        "ssim": "SSIM",
+    }
+    table = experiments.results_table(
+        rows, columns, digits={"epoch_seconds": 1, **SCORE_DIGITS}
+    )
+    grid = {"original": test_clean, f"blurred (sigma {args.sigma})": test_blurred}
+    grid.update(
+        {label: images for label, images in outputs.items() if label != "blurred input"}
+    )
+    visualization.save_figure(
+        visualization.plot_image_grid(grid), args.output / "comparison.png"
+    )
+    command = experiments.run_command()
+    results = {
+        "command": command,
+        "backend": keras.backend.backend(),
+        "data": data.description,
+        "splits": data.sizes(),
+        "sigma": args.sigma,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "wiener_balance": balance,
+        "test_scores": scores,
+        "runs": runs,
+    }
+    (args.output / "metrics.json").write_text(json.dumps(results, indent=2))
+    (args.output / "results.md").write_text(
+        f"# Model comparison (source 002)\n\n- Data: {data.description}; "
+        f"{data.sizes()}\n- Blur: Gaussian sigma {args.sigma}; every model: "
+        f"{args.epochs} epochs, batch {args.batch_size}, Adam "
+        f"{args.learning_rate} ({args.schedule}), MSE\n- Backend: "
+        f"{keras.backend.backend()}; s/epoch is the median epoch wall time\n\n"
+        f"{table}\n\nCommand: `{command}`\n"
+    )
+    print("\n" + table)
+    return results
+
+
+if __name__ == "__main__":
+    main()
