@@ -30,7 +30,7 @@ SSIM_K1 = 0.01
 SSIM_K2 = 0.03
 
 
-def psnr(y_true, y_pred, data_range=1.0):
+def psnr(y_true, y_pred, data_range: float = 1.0):
     """Peak signal-to-noise ratio of each image, in decibels.
 
     `10 * log10(data_range**2 / mse)`, with `mse` the mean squared error over
@@ -64,7 +64,7 @@ def psnr(y_true, y_pred, data_range=1.0):
     return 10.0 * ops.log10(data_range**2 / mse)
 
 
-def ssim(y_true, y_pred, data_range=1.0):
+def ssim(y_true, y_pred, data_range: float = 1.0):
     """Structural similarity (SSIM) of each image, with Wang et al.'s settings.
 
     The local means, variances and covariance come from an 11x11 Gaussian
@@ -259,7 +259,9 @@ class PSNR(_PerImageMean):
 
     _fn = staticmethod(psnr)
 
-    def __init__(self, data_range=1.0, name="psnr", dtype=None):
+    def __init__(
+        self, data_range: float = 1.0, name: str = "psnr", dtype: str | None = None
+    ) -> None:
         super().__init__(data_range=data_range, name=name, dtype=dtype)
 
 
@@ -302,7 +304,9 @@ class SSIM(_PerImageMean):
 
     _fn = staticmethod(ssim)
 
-    def __init__(self, data_range=1.0, name="ssim", dtype=None):
+    def __init__(
+        self, data_range: float = 1.0, name: str = "ssim", dtype: str | None = None
+    ) -> None:
         super().__init__(data_range=data_range, name=name, dtype=dtype)
 
 

@@ -51,7 +51,12 @@ def sigma_pair(sigma):
 
 
 def gaussian_filter(
-    images, sigma=1.0, mode="reflect", cval=0.0, truncate=4.0, max_sigma=None
+    images,
+    sigma=1.0,
+    mode: str = "reflect",
+    cval: float = 0.0,
+    truncate: float = 4.0,
+    max_sigma: float | None = None,
 ):
     """Gaussian blur over height and width, equal to scipy's `gaussian_filter`.
 

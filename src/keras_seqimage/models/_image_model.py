@@ -50,7 +50,7 @@ class ImageModel(keras.Model):
         check_size_divisible("inputs", inputs.shape, self.size_divisor(), "", name)
 
     @classmethod
-    def from_preset(cls, preset, **overrides):
+    def from_preset(cls, preset: str, **overrides):
         """Build the model of a named preset; keyword arguments override it.
 
         Args:

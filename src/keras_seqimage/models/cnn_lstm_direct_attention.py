@@ -1,5 +1,7 @@
 """Source 004's CNN-LSTM encoder-decoder with direct attention."""
 
+from collections.abc import Callable
+
 import keras
 
 from keras_seqimage._validation import (
@@ -105,19 +107,19 @@ class CNNLSTMDirectAttention(ImageModel):
 
     def __init__(
         self,
-        image_shape=(28, 28, 1),
-        filters=(32, 64),
-        kernel_size=5,
-        thought_size=100,
-        units=128,
-        num_layers=5,
-        output_activation="sigmoid",
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        kernel_l2=0.0,
-        seed=None,
+        image_shape: tuple[int, int, int] = (28, 28, 1),
+        filters: tuple[int, ...] = (32, 64),
+        kernel_size: int = 5,
+        thought_size: int = 100,
+        units: int = 128,
+        num_layers: int = 5,
+        output_activation: str | Callable | None = "sigmoid",
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        kernel_l2: float = 0.0,
+        seed: int | None = None,
         **kwargs,
-    ):
+    ) -> None:
         image_shape = check_image_shape("image_shape", image_shape)
         filters = check_positive_int_tuple("filters", filters)
         smallest = 2 ** len(filters)

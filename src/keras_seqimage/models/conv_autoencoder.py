@@ -1,5 +1,7 @@
 """Convolutional autoencoder, the CNN baseline of source 002."""
 
+from collections.abc import Callable
+
 import keras
 
 from keras_seqimage._validation import (
@@ -76,13 +78,13 @@ class ConvAutoencoder(ImageModel):
 
     def __init__(
         self,
-        image_shape=(32, 32, 3),
-        filters=(32, 32),
-        kernel_size=3,
-        activation="relu",
-        output_activation="sigmoid",
+        image_shape: tuple[int | None, int | None, int] = (32, 32, 3),
+        filters: tuple[int, ...] = (32, 32),
+        kernel_size: int = 3,
+        activation: str | Callable | None = "relu",
+        output_activation: str | Callable | None = "sigmoid",
         **kwargs,
-    ):
+    ) -> None:
         image_shape = check_image_shape(
             "image_shape", image_shape, allow_none=(True, True)
         )

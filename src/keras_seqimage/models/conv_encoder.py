@@ -62,13 +62,13 @@ class ConvEncoder(keras.layers.Layer):
 
     def __init__(
         self,
-        filters=(32, 64),
-        kernel_size=5,
-        pool_size=2,
-        thought_size=100,
-        kernel_l2=0.0,
+        filters: tuple[int, ...] = (32, 64),
+        kernel_size: int = 5,
+        pool_size: int = 2,
+        thought_size: int = 100,
+        kernel_l2: float = 0.0,
         **kwargs,
-    ):
+    ) -> None:
         super().__init__(**kwargs)
         self.filters = check_positive_int_tuple("filters", filters)
         self.kernel_size = check_positive_int("kernel_size", kernel_size)

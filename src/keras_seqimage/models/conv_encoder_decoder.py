@@ -72,12 +72,12 @@ class ConvEncoderDecoder(ImageModel):
 
     def __init__(
         self,
-        image_shape=(28, 28, 1),
-        filters=(32, 64),
-        kernel_size=5,
-        kernel_l2=0.0,
+        image_shape: tuple[int | None, int | None, int] = (28, 28, 1),
+        filters: tuple[int, ...] = (32, 64),
+        kernel_size: int = 5,
+        kernel_l2: float = 0.0,
         **kwargs,
-    ):
+    ) -> None:
         image_shape = check_image_shape(
             "image_shape", image_shape, allow_none=(True, True)
         )
