@@ -2,12 +2,17 @@
 
 import gzip
 import io
+import os
 import tarfile
+from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 import scipy.ndimage as ndi
 
+from keras_seqimage.baselines import tune_wiener, wiener_deconvolution
+from keras_seqimage.datasets import load_cifar10, load_mnist, read_idx, train_val_split
 from keras_seqimage.layers import (
     GaussianBlurLayer,
     ImageToRowSequence,
@@ -57,3 +62,49 @@ def test_lower_half_occlusion_on_real_mnist(shared_data):
     assert np.all(occluded[:, 14:] == 0)
     # Real digits have ink in their lower half, which the occlusion removes.
     assert (digits[:, 14:].sum(axis=(1, 2, 3)) > 0).all()
+
+
+# The official-layout archive built from the shared JPEG copy (see its README);
+# it lives outside the repository and may be absent.
+CIFAR_ARCHIVE = Path(
+    os.environ.get("KERAS_SEQIMAGE_CIFAR", "~/data/cifar-10-python.tar.gz")
+).expanduser()
+
+
+def test_load_cifar10_official_archive(shared_data):
+    if not CIFAR_ARCHIVE.is_file():
+        pytest.skip(f"no official-layout CIFAR-10 archive at {CIFAR_ARCHIVE}")
+    (x_train, y_train), (x_test, y_test) = load_cifar10(CIFAR_ARCHIVE)
+    assert x_train.shape == (50000, 32, 32, 3) and x_train.dtype == np.uint8
+    assert x_test.shape == (10000, 32, 32, 3) and y_test.shape == (10000, 1)
+    np.testing.assert_array_equal(np.bincount(y_train[:, 0]), [5000] * 10)
+    np.testing.assert_array_equal(np.bincount(y_test[:, 0]), [1000] * 10)
+    # Per-channel means of the training split, as the data README states.
+    means = x_train.reshape(-1, 3).mean(axis=0)
+    np.testing.assert_allclose(means, [125.3, 122.9, 113.9], atol=0.1)
+
+
+def test_load_mnist_splits_the_real_test_files(shared_data):
+    (x_train, y_train), (x_test, y_test) = load_mnist(shared_data / "mnist")
+    assert x_train.shape == (7500, 28, 28) and x_test.shape == (2500, 28, 28)
+    digits = read_idx(shared_data / "mnist" / "t10k-images-idx3-ubyte.gz", 3)
+    labels = read_idx(shared_data / "mnist" / "t10k-labels-idx1-ubyte.gz", 1)
+    train, test = train_val_split(10000, val_fraction=0.25, seed=42)
+    np.testing.assert_array_equal(x_train, digits[train])
+    np.testing.assert_array_equal(y_test, labels[test])
+    assert set(np.unique(y_train)) == set(range(10))
+
+
+def test_wiener_on_real_cifar10(shared_data):
+    images = first_cifar_images(shared_data).astype("float64")
+    blurred = ndi.gaussian_filter(images, sigma=(0, 1, 1, 0)).astype("float32")
+
+    def psnr(x):
+        return np.mean(-10 * np.log10(np.mean((x - images) ** 2, axis=(1, 2, 3))))
+
+    # The float32 blur with the known kernel and boundary is nearly invertible ...
+    assert psnr(wiener_deconvolution(blurred, 1.0, 1e-9)) > 60.0
+    # ... and an 8-bit copy of it still gains several dB once `balance` is tuned.
+    quantized = np.round(blurred * 255) / 255
+    best, _ = tune_wiener(quantized, images, 1.0)
+    assert psnr(wiener_deconvolution(quantized, 1.0, best)) > psnr(quantized) + 6.0
