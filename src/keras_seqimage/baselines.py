@@ -27,14 +27,14 @@ from keras_seqimage._validation import (
 )
 from keras_seqimage.ops import sigma_pair
 
-#: Boundary modes for which the blur is an exact circular convolution of a
-#: periodic extension (scipy's names and aliases).
 WIENER_MODES = ("reflect", "grid-mirror", "mirror", "wrap", "grid-wrap")
+"""Boundary modes in which the blur is an exact circular convolution of a
+periodic extension of the image (scipy's names and aliases)."""
 
-#: The default grid of `balance` values tried by `tune_wiener`: 1e-10 to 1e-1,
-#: half a decade apart. The noiseless float32 blur wants the smallest values,
-#: 8-bit or noisy inputs about 1e-5 to 1e-3.
 DEFAULT_BALANCES = tuple(float(b) for b in np.logspace(-10, -1, 19))
+"""The `balance` values `tune_wiener` tries by default: 1e-10 to 1e-1, half a
+decade apart. The noiseless float32 blur wants the smallest, 8-bit or noisy
+inputs about 1e-5 to 1e-3."""
 
 _REGULARIZERS = ("laplacian", "identity")
 _CHUNK = 256

@@ -121,7 +121,6 @@ def photo_patches(size=32, scale=0.25, stride=None, photos=BUNDLED_PHOTOS):
 # CIFAR-10
 # --------------------------------------------------------------------------
 
-#: The ten CIFAR-10 class names, in the official label order (label 0 first).
 CIFAR10_CLASSES = (
     "airplane",
     "automobile",
@@ -134,6 +133,7 @@ CIFAR10_CLASSES = (
     "ship",
     "truck",
 )
+"""The ten CIFAR-10 class names, in the official label order (label 0 first)."""
 
 _CIFAR_BATCHES = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch")
 _CIFAR_EXPECTED = (
@@ -618,8 +618,8 @@ def _check_corruption(corruption):
 class CorruptedPairs(keras.utils.PyDataset):
     """`(corrupted, clean)` float32 batches for `model.fit`, made on the fly.
 
-    Holds `images` as given (uint8 stays uint8: all of CIFAR-10 is 150 MB as
-    uint8 and 600 MB per float32 copy) and, for each batch, scales the clean
+    Holds `images` as given (uint8 stays uint8: CIFAR-10's training split is
+    154 MB as uint8, 614 MB per float32 copy) and, for each batch, scales the clean
     images to float32 in [0, 1] and applies `corruption` to them. A
     `keras.utils.PyDataset`, so `model.fit(pairs, validation_data=val_pairs)`
     works on every backend.
