@@ -3,6 +3,7 @@
 from keras_seqimage.layers.direct_attention_lstm_decoder import (
     DirectAttentionLSTMDecoder,
 )
+from keras_seqimage.layers.fast_lstm import FastLSTM
 from keras_seqimage.layers.gaussian_blur import GaussianBlurLayer
 from keras_seqimage.layers.noise import AdditiveGaussianNoise, SaltAndPepperNoise
 from keras_seqimage.layers.row_occlusion import RowOcclusion
@@ -11,6 +12,7 @@ from keras_seqimage.layers.row_sequence import ImageToRowSequence, RowSequenceTo
 __all__ = [
     "AdditiveGaussianNoise",
     "DirectAttentionLSTMDecoder",
+    "FastLSTM",
     "GaussianBlurLayer",
     "ImageToRowSequence",
     "RowOcclusion",

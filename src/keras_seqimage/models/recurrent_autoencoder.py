@@ -9,6 +9,7 @@ from keras_seqimage._validation import (
     check_image_shape,
     check_positive_int_tuple,
 )
+from keras_seqimage.layers.fast_lstm import FastLSTM
 from keras_seqimage.layers.row_sequence import (
     ORDERS,
     ImageToRowSequence,
@@ -225,7 +226,8 @@ class LSTMAutoencoder(RecurrentAutoencoder):
         Source reports 000, 001 and 002 (`docs/models/lstm_autoencoder.md`).
     """
 
-    recurrent_layer = keras.layers.LSTM
+    # `keras.layers.LSTM` that runs torch's fused kernel on the torch backend.
+    recurrent_layer = FastLSTM
     presets = {
         "lstm_sequence_128_64": {
             "image_shape": (32, 32, 3),
