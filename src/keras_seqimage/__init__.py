@@ -1,6 +1,14 @@
 """keras-seqimage: Keras 3 tools for treating images as sequences of rows."""
 
-from keras_seqimage import baselines, datasets, layers, metrics, models, ops
+from keras_seqimage import (
+    baselines,
+    datasets,
+    distribution,
+    layers,
+    metrics,
+    models,
+    ops,
+)
 from keras_seqimage.layers import *  # noqa: F403
 from keras_seqimage.models import *  # noqa: F403
 
@@ -10,6 +18,7 @@ __all__ = [
     "__version__",
     "baselines",
     "datasets",
+    "distribution",
     "layers",
     "metrics",
     "models",
