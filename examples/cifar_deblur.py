@@ -75,6 +75,12 @@ def build_parser(description):
         metavar=("LOW", "HIGH"),
         help="train on a sigma drawn per image from [LOW, HIGH] (tested at --sigma)",
     )
+    parser.add_argument(
+        "--quantize",
+        action="store_true",
+        help="round the blurred images to 8 bits (as a saved PNG would be); "
+        "default: exact floats, as in the sources",
+    )
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
@@ -228,10 +234,36 @@ def restore(model, images, batch_size=256):
     return np.clip(model.predict(images, batch_size=batch_size, verbose=0), 0.0, 1.0)
 
 
+class Degradation:
+    """The blur of the experiment, optionally followed by 8-bit rounding.
+
+    `--quantize` rounds the blurred images to multiples of 1/255, as saving
+    them as 8-bit PNGs would: the noise that makes deconvolution ill-posed.
+    Without it (the sources' protocol) the blurred images are exact floats.
+    """
+
+    def __init__(self, quantize, **blur_arguments):
+        self.blur = GaussianBlurLayer(**blur_arguments)
+        self.quantize = quantize
+
+    def __call__(self, images):
+        blurred = keras.ops.convert_to_numpy(self.blur(images))
+        if self.quantize:
+            blurred = np.round(blurred * 255.0) / np.float32(255.0)
+        return blurred.astype("float32", copy=False)
+
+
+def eval_degradation(args):
+    """The deterministic degradation of the validation and test images."""
+    return Degradation(args.quantize, sigma=args.sigma)
+
+
 def blur_for_training(args):
     if args.sigma_range:
-        return GaussianBlurLayer(sigma_range=tuple(args.sigma_range), seed=args.seed)
-    return GaussianBlurLayer(sigma=args.sigma)
+        return Degradation(
+            args.quantize, sigma_range=tuple(args.sigma_range), seed=args.seed
+        )
+    return eval_degradation(args)
 
 
 def make_pairs(data, args):
@@ -245,7 +277,7 @@ def make_pairs(data, args):
     )
     val_pairs = datasets.CorruptedPairs(
         data.val,
-        GaussianBlurLayer(sigma=args.sigma),
+        eval_degradation(args),
         batch_size=max(args.batch_size, 256),
         shuffle=False,
     )
@@ -254,7 +286,7 @@ def make_pairs(data, args):
 
 def baseline_restorations(data, args):
     """Test clean, blurred and Wiener images; Wiener tuned on validation."""
-    blur = GaussianBlurLayer(sigma=args.sigma)
+    blur = eval_degradation(args)
     test_clean = datasets.to_float(data.test)
     test_blurred = datasets.corrupt_in_batches(test_clean, blur)
     val_clean = datasets.to_float(data.val[:1000])
@@ -267,7 +299,7 @@ def baseline_restorations(data, args):
 def write_eda(data, args, output_dir):
     """The exploratory figures of the reports; returns the channel statistics."""
     blurred = datasets.corrupt_in_batches(
-        datasets.to_float(data.test[:8]), GaussianBlurLayer(sigma=args.sigma)
+        datasets.to_float(data.test[:8]), eval_degradation(args)
     )
     figures = {
         "eda_class_distribution.png": visualization.plot_class_distribution(
@@ -356,6 +388,7 @@ def main(argv=None):
         },
         "sigma": args.sigma,
         "train_sigma_range": args.sigma_range,
+        "quantize_8bit": args.quantize,
         "model": args.model,
         "preset": preset,
         "params": model.count_params(),
@@ -401,7 +434,13 @@ def results_markdown(results, table):
             "",
             f"- Data: {results['data']}; splits {results['splits']}",
             f"- Blur: Gaussian sigma {results['sigma']} (scipy's filter, mode "
-            "'reflect', truncate 4.0); trained on "
+            "'reflect', truncate 4.0), "
+            + (
+                "rounded to 8 bits"
+                if results["quantize_8bit"]
+                else "exact floats (not rounded)"
+            )
+            + "; trained on "
             + (
                 f"sigma drawn from {results['train_sigma_range']}"
                 if results["train_sigma_range"]

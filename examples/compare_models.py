@@ -122,6 +122,7 @@ def main(argv=None):
         "data": data.description,
         "splits": data.sizes(),
         "sigma": args.sigma,
+        "quantize_8bit": args.quantize,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "wiener_balance": balance,
@@ -131,7 +132,8 @@ def main(argv=None):
     (args.output / "metrics.json").write_text(json.dumps(results, indent=2))
     (args.output / "results.md").write_text(
         f"# Model comparison (source 002)\n\n- Data: {data.description}; "
-        f"{data.sizes()}\n- Blur: Gaussian sigma {args.sigma}; every model: "
+        f"{data.sizes()}\n- Blur: Gaussian sigma {args.sigma}"
+        f"{', rounded to 8 bits' if args.quantize else ''}; every model: "
         f"{args.epochs} epochs, batch {args.batch_size}, Adam "
         f"{args.learning_rate} ({args.schedule}), MSE\n- Backend: "
         f"{keras.backend.backend()}; s/epoch is the median epoch wall time\n\n"

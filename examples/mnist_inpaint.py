@@ -77,6 +77,13 @@ def parse_args(argv=None):
         default=[label for _, _, label in MODELS],
         choices=[label for _, _, label in MODELS],
     )
+    parser.add_argument(
+        "--cnn-lstm-preset",
+        default="paper",
+        choices=("paper", "small"),
+        help="preset of cnn_lstm_direct_attention: the paper's 5 x 128 decoder, "
+        "or a small one for quick runs (default: paper)",
+    )
     parser.add_argument("--output", type=Path, default=Path("outputs/mnist_inpaint"))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--distribute", action="store_true")
@@ -149,6 +156,8 @@ def main(argv=None):
                 shuffle=False,
             ),
         )
+        if name == "cnn_lstm_direct_attention":
+            preset = args.cnn_lstm_preset
         model, preset, history = train_model(
             args, name, preset, pairs, train.shape[1:], args.output / name
         )
