@@ -45,7 +45,7 @@ def _torch_fused_lstm(sequences, h, c, kernel, recurrent_kernel, bias, backwards
 
     if backwards:
         sequences = torch.flip(sequences, dims=[1])
-    params = [kernel.T.contiguous(), recurrent_kernel.T.contiguous()]
+    params = [kernel.T, recurrent_kernel.T]
     if bias is not None:
         params += [bias, torch.zeros_like(bias)]
     outputs, h_n, c_n = torch._VF.lstm(

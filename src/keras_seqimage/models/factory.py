@@ -58,8 +58,11 @@ def build_model(
     - `metrics="auto"`: MSE, `PSNR` and `SSIM` (SSIM only when height and
       width are at least 11, the size of its window);
     - `jit_compile="auto"`: Keras' own choice, except for recurrent models on
-      the TensorFlow backend, compiled with `jit_compile=False` (XLA makes
-      the row-LSTM training step slower on CPU).
+      the TensorFlow and torch backends, compiled with `jit_compile=False`:
+      XLA makes the row-LSTM training step slower on CPU (Keras 3.15
+      already turns it off on CPU-only machines; this keeps it off on GPU,
+      where the LSTM layers use cuDNN), and `torch.compile` fails on the
+      fused LSTM op that `FastLSTM` calls (docs/performance.md).
 
     Args:
         name: str, a key of `MODELS` (see `list_models()`).
@@ -125,6 +128,6 @@ def compile_model(
 
 def _default_jit_compile(model):
     recurrent = isinstance(model, (RecurrentAutoencoder, CNNLSTMDirectAttention))
-    if recurrent and keras.backend.backend() == "tensorflow":
+    if recurrent and keras.backend.backend() in ("tensorflow", "torch"):
         return False
     return "auto"

@@ -1,0 +1,310 @@
+"""One speed table: source 000's model on every backend, stock Keras and ours.
+
+Rows (each backend in its own process, via `_harness.run_workers`):
+
+- `stock`: `keras.Sequential` of `keras.layers.LSTM(128)`, `LSTM(64)`,
+  `Dense(96)` on row sequences `(32, 96)`, Adam, MSE, no metrics; on
+  TensorFlow with `jit_compile=False` and `True` (XLA);
+- `ours`: `build_model("lstm_autoencoder", preset="lstm_sequence_128_64",
+  metrics=[])`: images in and out, `FastLSTM` layers (torch's fused LSTM op
+  on the torch backend), the factory's `jit_compile`; and the same with the
+  factory's default metrics (MSE, PSNR, SSIM);
+- `plain PyTorch`: `torch.nn.LSTM` model and `torch.optim.Adam`, the
+  reference of the speed issue (torch backend worker, when torch imports).
+
+Training: `--steps` batches of 64 random images per round, `--rounds` rounds,
+configurations interleaved round by round so machine noise falls on all
+alike; the first round (tracing, warm-up) is dropped; s/epoch is the median
+per-step time of the other rounds times 625 (source 000's 40,000 images at
+batch 64). Ratio: to the fastest stock Keras row. Inference: images/s of
+`predict` on `--predict-images` images at batch `--predict-batch` (best of 3
+after a warm-up). Layer cost: ours with `GaussianBlurLayer` and the row
+reshapes inside the model against the same LSTM stack fed precomputed
+blurred row sequences (time ratio, 1.00 = free). Peak RSS: the worker
+process (all its configurations).
+
+Usage:
+    python benchmarks/speed_table.py [--quick] [--backends tensorflow,jax,torch]
+"""
+
+import argparse
+import os
+import resource
+import time
+
+from _harness import emit, median, run_workers
+
+STEPS_PER_EPOCH = 625  # 40,000 images / batch 64
+BATCH = 64
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short run")
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--predict-images", type=int, default=None)
+    parser.add_argument("--predict-batch", type=int, default=1000)
+    parser.add_argument("--backends", default="tensorflow,jax,torch")
+    parser.add_argument("--threads", type=int, default=0, help="0: default")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    quick = {"steps": 10, "rounds": 3, "predict_images": 2000}
+    full = {"steps": 40, "rounds": 4, "predict_images": 10_000}
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    return args
+
+
+def stock_model(jit_compile):
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input((32, 96)),
+            keras.layers.LSTM(128, return_sequences=True),
+            keras.layers.LSTM(64, return_sequences=True),
+            keras.layers.Dense(96),
+        ]
+    )
+    model.compile(keras.optimizers.Adam(), "mse", jit_compile=jit_compile)
+    return model
+
+
+def ours_rows_model(jit_compile):
+    """The factory model's LSTM stack on precomputed row sequences."""
+    import keras
+
+    from keras_seqimage.layers import FastLSTM
+
+    model = keras.Sequential(
+        [
+            keras.Input((32, 96)),
+            FastLSTM(128, return_sequences=True),
+            FastLSTM(64, return_sequences=True),
+            keras.layers.Dense(96),
+        ]
+    )
+    model.compile(keras.optimizers.Adam(), "mse", jit_compile=jit_compile)
+    return model
+
+
+def ours_blur_model(jit_compile):
+    """Clean images in: blur, rows, LSTM stack, images out (layer-cost row)."""
+    import keras
+
+    from keras_seqimage.layers import GaussianBlurLayer
+    from keras_seqimage.models import LSTMAutoencoder
+
+    inner = LSTMAutoencoder.from_preset("lstm_sequence_128_64")
+    images = keras.Input((32, 32, 3))
+    model = keras.Model(images, inner(GaussianBlurLayer(sigma=1.0)(images)))
+    model.compile(keras.optimizers.Adam(), "mse", jit_compile=jit_compile)
+    return model
+
+
+class TorchPlain:
+    """Plain PyTorch: nn.LSTM (oneDNN), Adam, MSE; the fit/predict we time."""
+
+    def __init__(self):
+        import torch
+
+        class Net(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.l1 = torch.nn.LSTM(96, 128, batch_first=True)
+                self.l2 = torch.nn.LSTM(128, 64, batch_first=True)
+                self.head = torch.nn.Linear(64, 96)
+
+            def forward(self, x):
+                return self.head(self.l2(self.l1(x)[0])[0])
+
+        self.torch = torch
+        self.net = Net()
+        self.opt = torch.optim.Adam(self.net.parameters(), 1e-3)
+
+    def fit(self, x, y):
+        torch = self.torch
+        x, y = torch.from_numpy(x), torch.from_numpy(y)
+        for i in range(0, len(x), BATCH):
+            self.opt.zero_grad()
+            out = self.net(x[i : i + BATCH])
+            loss = torch.nn.functional.mse_loss(out, y[i : i + BATCH])
+            loss.backward()
+            self.opt.step()
+
+    def predict(self, x, batch_size):
+        torch = self.torch
+        x = torch.from_numpy(x)
+        with torch.inference_mode():
+            for i in range(0, len(x), batch_size):
+                self.net(x[i : i + batch_size])
+
+
+def worker(args):
+    import keras
+    import numpy as np
+
+    if args.threads and keras.backend.backend() == "torch":
+        import torch
+
+        torch.set_num_threads(args.threads)
+    from keras_seqimage.models import build_model
+    from keras_seqimage.ops import gaussian_filter
+
+    backend = keras.backend.backend()
+    rng = np.random.default_rng(0)
+    n = args.steps * BATCH
+    images = rng.random((n, 32, 32, 3), dtype="float32")
+    blurred_rows = keras.ops.convert_to_numpy(
+        gaussian_filter(images, sigma=1.0)
+    ).reshape(n, 32, 96)
+    rows = images.reshape(n, 32, 96)
+    predict_images = rng.random((args.predict_images, 32, 32, 3), dtype="float32")
+
+    def keras_fit(model, x, y):
+        return lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+
+    def keras_predict(model, x):
+        return lambda: model.predict(x, batch_size=args.predict_batch, verbose=0)
+
+    configs = {}  # name -> (kind, fit, predict)
+    if backend == "tensorflow":
+        for jit in (False, True):
+            model = stock_model(jit)
+            configs[f"stock Keras, jit_compile={jit}"] = (
+                "stock",
+                keras_fit(model, rows, rows),
+                keras_predict(model, predict_images.reshape(-1, 32, 96)),
+            )
+    else:
+        model = stock_model("auto")
+        configs["stock Keras"] = (
+            "stock",
+            keras_fit(model, rows, rows),
+            keras_predict(model, predict_images.reshape(-1, 32, 96)),
+        )
+    preset = "lstm_sequence_128_64"
+    ours = build_model("lstm_autoencoder", preset=preset, metrics=[])
+    configs["ours: factory model, loss only"] = (
+        "ours",
+        keras_fit(ours, images, images),
+        keras_predict(ours, predict_images),
+    )
+    with_metrics = build_model("lstm_autoencoder", preset=preset)
+    configs["ours: factory defaults (metrics MSE, PSNR, SSIM)"] = (
+        "ours",
+        keras_fit(with_metrics, images, images),
+        None,
+    )
+    configs["layer cost: blur + row layers in the model"] = (
+        "layer-in",
+        keras_fit(ours_blur_model(ours.jit_compile), images, images),
+        None,
+    )
+    configs["layer cost: same LSTMs on precomputed rows"] = (
+        "layer-out",
+        keras_fit(ours_rows_model(ours.jit_compile), blurred_rows, rows),
+        None,
+    )
+    if backend == "torch":
+        plain = TorchPlain()
+        configs["plain PyTorch (nn.LSTM, oneDNN)"] = (
+            "pytorch",
+            lambda: plain.fit(rows, rows),
+            lambda: plain.predict(
+                predict_images.reshape(-1, 32, 96), args.predict_batch
+            ),
+        )
+
+    times = {name: [] for name in configs}
+    for _ in range(args.rounds):
+        for name, (_, fit, _) in configs.items():
+            start = time.perf_counter()
+            fit()
+            times[name].append((time.perf_counter() - start) / args.steps)
+    rows_out = []
+    for name, (kind, _, predict) in configs.items():
+        images_per_s = None
+        if predict is not None:
+            predict()  # warm-up, tracing
+            best = min(_timed(predict) for _ in range(3))
+            images_per_s = args.predict_images / best
+        step = median(times[name][1:])
+        rows_out.append(
+            {
+                "backend": backend,
+                "config": name,
+                "kind": kind,
+                "s_per_epoch": step * STEPS_PER_EPOCH,
+                "ms_per_step": [round(t * 1000, 1) for t in times[name]],
+                "images_per_s": images_per_s,
+            }
+        )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for row in rows_out:
+        row["worker_peak_mb"] = peak
+    emit(rows_out)
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main():
+    args = parse_args()
+    if args.worker:
+        worker(args)
+        return
+    worker_args = [
+        "--steps",
+        str(args.steps),
+        "--rounds",
+        str(args.rounds),
+        "--predict-images",
+        str(args.predict_images),
+        "--predict-batch",
+        str(args.predict_batch),
+        "--threads",
+        str(args.threads),
+    ]
+    rows = run_workers(__file__, args.backends.split(","), worker_args)
+    stock = [r["s_per_epoch"] for r in rows if r["kind"] == "stock"]
+    fastest_stock = min(stock) if stock else float("nan")
+    print(
+        f"Source 000's model (170,848 parameters), batch {BATCH}: s/epoch = "
+        f"median ms/step of {args.rounds - 1} rounds of {args.steps} steps "
+        f"(after a warm-up round) x {STEPS_PER_EPOCH}; inference on "
+        f"{args.predict_images} images at batch {args.predict_batch}; "
+        f"{os.cpu_count()} CPUs\n"
+    )
+    print(
+        "| backend | configuration | s/epoch | ratio to fastest stock Keras "
+        "| inference images/s | ms/step per round | worker peak RSS (MB) |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | --- | ---: |")
+    for row in rows:
+        ips = row["images_per_s"]
+        ips = f"{ips:,.0f}" if ips else ""
+        print(
+            f"| {row['backend']} | {row['config']} | {row['s_per_epoch']:.1f} "
+            f"| {row['s_per_epoch'] / fastest_stock:.2f} | {ips} "
+            f"| {row['ms_per_step']} | {row['worker_peak_mb']:.0f} |"
+        )
+    print()
+    for backend in dict.fromkeys(r["backend"] for r in rows):
+        inside = [r for r in rows if r["backend"] == backend]
+        a = [r["s_per_epoch"] for r in inside if r["kind"] == "layer-in"]
+        b = [r["s_per_epoch"] for r in inside if r["kind"] == "layer-out"]
+        if a and b:
+            print(
+                f"layer cost on {backend}: blur + row layers inside the "
+                f"model / precomputed rows = {a[0] / b[0]:.3f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
