@@ -53,17 +53,17 @@ dist: $(DOCS_STAMP)
 
 # Tests the wheel as a user gets it: a fresh venv in a temporary folder, the wheel
 # with its `test` and `examples` extras, and copies of tests/ (plus the files some
-# tests read: README.md, examples/, benchmarks/, pyproject.toml for pytest's
+# tests read: README.md, docs/, examples/, benchmarks/, pyproject.toml for pytest's
 # settings) with no src/ beside them, so only the installed package can be imported.
 test-installed: dist
 	set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir "$$tmp/project"; \
+	cp -r tests README.md pyproject.toml "$$tmp/project/"; \
+	for d in docs examples benchmarks; do if [ -d $$d ]; then cp -r $$d "$$tmp/project/"; fi; done; \
 	$(PYTHON) -m venv "$$tmp/venv"; \
 	"$$tmp/venv/bin/python" -m pip install --quiet --upgrade pip; \
 	wheel=$$(ls dist/*.whl); \
 	"$$tmp/venv/bin/python" -m pip install --quiet "$$wheel[test,examples]"; \
-	mkdir "$$tmp/project"; \
-	cp -r tests README.md pyproject.toml "$$tmp/project/"; \
-	for d in examples benchmarks; do if [ -d $$d ]; then cp -r $$d "$$tmp/project/"; fi; done; \
 	cd "$$tmp/project"; \
 	export KERAS_BACKEND=$(INSTALLED_BACKEND) KERAS_SEQIMAGE_TEST_INSTALLED=1; \
 	export KERAS_SEQIMAGE_DATA="$${KERAS_SEQIMAGE_DATA:-$(abspath ../shared/data)}"; \
