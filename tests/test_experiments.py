@@ -111,7 +111,11 @@ def test_read_training_log_keeps_the_last_line_of_a_repeated_epoch(tmp_path):
 
 def test_results_table_formats_numbers_and_missing_values():
     table = experiments.results_table(
-        [{"m": "a", "n": 1234567, "x": 0.123456}, {"m": "b", "x": None}],
+        [
+            {"m": "a", "n": 1234567, "x": 0.123456},
+            {"m": "b", "x": None},
+            {"m": "c", "x": 3.2e-9},
+        ],
         {"m": "method", "n": "params", "x": "score"},
         digits={"x": 2},
     )
@@ -120,6 +124,7 @@ def test_results_table_formats_numbers_and_missing_values():
         "| --- | ---: | ---: |",
         "| a | 1,234,567 | 0.12 |",
         "| b | n/a | n/a |",
+        "| c | n/a | 3.2e-09 |",
     ]
 
 

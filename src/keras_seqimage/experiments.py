@@ -170,6 +170,8 @@ def _cell(value, digits):
     if value is None:
         return "n/a"
     if isinstance(value, float):
+        if value != 0 and abs(value) < 10**-digits:  # would print as 0.000
+            return f"{value:.1e}"
         return f"{value:.{digits}f}"
     if isinstance(value, int):
         return f"{value:,}"
@@ -183,7 +185,8 @@ def results_table(rows, columns, digits=None):
         rows: list of dicts (one per table row).
         columns: dict mapping a key of the rows to its column title.
         digits: optional dict mapping a key to the decimals shown
-            (floats default to 4).
+            (floats default to 4; a value too small for them is shown in
+            scientific notation, e.g. `3.2e-09`).
 
     Returns:
         The table as a string.
