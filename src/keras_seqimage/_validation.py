@@ -240,3 +240,12 @@ def check_open_fraction(name, value):
             f"Received: {name}={value!r}"
         )
     return float(value)
+
+
+def check_non_negative_int(name, value):
+    """Return `value` after checking it is an integer >= 0."""
+    if not is_integer(value) or value < 0:
+        raise ValueError(
+            f"`{name}` must be a non-negative integer. Received: {name}={value!r}"
+        )
+    return int(value)

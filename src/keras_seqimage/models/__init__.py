@@ -9,6 +9,7 @@ from keras_seqimage.models.recurrent_autoencoder import (
     LSTMAutoencoder,
     SimpleRNNAutoencoder,
 )
+from keras_seqimage.models.renet_restorer import ReNetRestorer
 
 __all__ = [
     "CNNLSTMDirectAttention",
@@ -17,6 +18,7 @@ __all__ = [
     "ConvEncoderDecoder",
     "LSTMAutoencoder",
     "MODELS",
+    "ReNetRestorer",
     "SimpleRNNAutoencoder",
     "build_model",
     "list_models",

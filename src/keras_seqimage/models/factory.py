@@ -12,6 +12,7 @@ from keras_seqimage.models.recurrent_autoencoder import (
     RecurrentAutoencoder,
     SimpleRNNAutoencoder,
 )
+from keras_seqimage.models.renet_restorer import ReNetRestorer
 
 #: Factory names and the model classes they build.
 MODELS = {
@@ -20,6 +21,7 @@ MODELS = {
     "conv_autoencoder": ConvAutoencoder,
     "cnn_lstm_direct_attention": CNNLSTMDirectAttention,
     "conv_encoder_decoder": ConvEncoderDecoder,
+    "renet_restorer": ReNetRestorer,
 }
 
 # SSIM's 11x11 window needs images at least this large.
