@@ -37,6 +37,7 @@ import keras
 import numpy as np
 
 from keras_seqimage import baselines, datasets, experiments, visualization
+from keras_seqimage.distribution import data_parallel_scope, device_count
 from keras_seqimage.layers import GaussianBlurLayer
 from keras_seqimage.models import MODELS, build_model
 
@@ -193,7 +194,10 @@ def train_model(args, model_name, preset, pairs, image_shape, output_dir):
         preset = default_preset(model_name, image_shape)
     elif preset == "none":
         preset = None
-    with _distribution(args):
+    # With --distribute, build, compile and fit under the data-parallel scope
+    # (keras.distribution on JAX, MirroredStrategy on TensorFlow); the batch
+    # size is the global batch, split over the devices.
+    with data_parallel_scope(args.distribute):
         model = build_model(
             model_name,
             preset=preset,
@@ -201,32 +205,27 @@ def train_model(args, model_name, preset, pairs, image_shape, output_dir):
             optimizer=make_optimizer(args, len(train_pairs)),
             metrics=None,  # scored after training; metrics slow each step
         )
-    print(
-        f"Model: {model_name} (preset {preset}), {model.count_params():,} params, "
-        f"{args.epochs} epochs, batch {args.batch_size}, "
-        f"learning rate {args.learning_rate} ({args.schedule})"
-    )
-    history = experiments.fit_resumable(
-        model,
-        train_pairs,
-        output_dir=output_dir,
-        epochs=args.epochs,
-        validation_data=val_pairs,
-        verbose=args.verbose,
-    )
+        print(
+            f"Model: {model_name} (preset {preset}), {model.count_params():,} "
+            f"params, {args.epochs} epochs, batch {args.batch_size}, learning "
+            f"rate {args.learning_rate} ({args.schedule})"
+            + (
+                f", data-parallel over {device_count()} devices"
+                if args.distribute
+                else ""
+            )
+        )
+        history = experiments.fit_resumable(
+            model,
+            train_pairs,
+            output_dir=output_dir,
+            epochs=args.epochs,
+            validation_data=val_pairs,
+            verbose=args.verbose,
+        )
     model.save(output_dir / "model.keras")
     experiments.finish_resumable(output_dir)
     return model, preset, history
-
-
-def _distribution(args):
-    if not args.distribute:
-        from contextlib import nullcontext
-
-        return nullcontext()
-    from keras_seqimage.distribution import data_parallel_scope
-
-    return data_parallel_scope(True)
 
 
 def restore(model, images, batch_size=256):
@@ -389,6 +388,7 @@ def main(argv=None):
         "sigma": args.sigma,
         "train_sigma_range": args.sigma_range,
         "quantize_8bit": args.quantize,
+        "data_parallel_devices": device_count() if args.distribute else 1,
         "model": args.model,
         "preset": preset,
         "params": model.count_params(),
