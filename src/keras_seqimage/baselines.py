@@ -16,7 +16,6 @@ mismatched model ("mirror" and "wrap" are handled the same way).
 """
 
 import numpy as np
-import scipy.fft
 
 from keras_seqimage import kernels
 from keras_seqimage._validation import (
@@ -146,6 +145,8 @@ class _WienerFilter:
 
     def spectrum(self, blurred):
         """rfft2 of the extended chunk, float64, axes (height, width)."""
+        import scipy.fft  # here, not at import: scipy.fft takes ~0.3 s to load
+
         extended = _extend(blurred.astype("float64"), self.mode)
         return scipy.fft.rfft2(extended, axes=(1, 2))
 
@@ -155,6 +156,8 @@ class _WienerFilter:
             _period(self.height, self.mode),
             _period(self.width, self.mode),
         )
+        import scipy.fft
+
         restored = scipy.fft.irfft2(
             spectrum * gain[None, :, :, None], s=extended_shape, axes=(1, 2)
         )[:, : self.height, : self.width]
