@@ -103,6 +103,12 @@ def build_parser(description):
         action="store_true",
         help="data-parallel training over all local devices (Keras distribution)",
     )
+    parser.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train again even if the output folder holds a finished model "
+        "(default: evaluate that model)",
+    )
     parser.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
     return parser
 
@@ -194,6 +200,15 @@ def train_model(args, model_name, preset, pairs, image_shape, output_dir):
         preset = default_preset(model_name, image_shape)
     elif preset == "none":
         preset = None
+    saved = output_dir / "model.keras"
+    if saved.is_file() and not experiments.has_backup(output_dir) and not args.retrain:
+        # A finished run: score the saved model again, never overwrite it.
+        print(
+            f"Found the trained model {saved}; evaluating it (--retrain to train anew)."
+        )
+        model = keras.saving.load_model(saved)
+        history = experiments.read_training_log(output_dir / experiments.TRAINING_LOG)
+        return model, preset, history
     # With --distribute, build, compile and fit under the data-parallel scope
     # (keras.distribution on JAX, MirroredStrategy on TensorFlow); the batch
     # size is the global batch, split over the devices.

@@ -87,6 +87,11 @@ def parse_args(argv=None):
     parser.add_argument("--output", type=Path, default=Path("outputs/mnist_inpaint"))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--distribute", action="store_true")
+    parser.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train again even if the output folder holds finished models",
+    )
     parser.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
     return parser.parse_args(argv)
 

@@ -61,6 +61,13 @@ def test_cifar_deblur_writes_figures_tables_and_model(examples, tmp_path):
     markdown = (tmp_path / "results.md").read_text()
     assert "| Wiener |" in markdown and "KERAS_BACKEND=" in markdown
 
+    # Run again on the same folder: the finished model is scored, not replaced.
+    saved = (tmp_path / "model.keras").stat().st_mtime_ns
+    again = cifar_deblur.main(["--data", "photos", *QUICK, "--output", str(tmp_path)])
+    assert (tmp_path / "model.keras").stat().st_mtime_ns == saved
+    assert again["test_scores"] == results["test_scores"]
+    assert again["history"]["epoch"] == [0]
+
 
 def test_compare_models_scores_every_model_on_the_same_images(examples, tmp_path):
     import compare_models

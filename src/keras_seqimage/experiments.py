@@ -28,6 +28,7 @@ __all__ = [
     "EpochTimer",
     "fit_resumable",
     "finish_resumable",
+    "has_backup",
     "results_table",
     "run_command",
     "score_methods",
@@ -126,6 +127,11 @@ def fit_resumable(
         verbose=verbose,
     )
     return read_training_log(log_path)
+
+
+def has_backup(output_dir):
+    """Whether `output_dir` holds the backup of an unfinished `fit_resumable`."""
+    return _backup_epoch(Path(output_dir) / BACKUP_FOLDER) is not None
 
 
 def finish_resumable(output_dir):

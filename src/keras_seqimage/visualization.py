@@ -9,6 +9,7 @@ matplotlib is imported only when a figure is made (`pip install
 """
 
 import csv
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -147,7 +148,7 @@ def plot_image_grid(rows, count=8, indices=None, title=None):
     for r, (label, images) in enumerate(rows.items()):
         for c, index in enumerate(indices):
             _show(axes[r, c], images[index])
-        axes[r, 0].set_ylabel(label, fontsize=8)
+        axes[r, 0].set_ylabel("\n".join(textwrap.wrap(label, 18)), fontsize=7)
     if title:
         figure.suptitle(title, fontsize=9)
     figure.tight_layout()
