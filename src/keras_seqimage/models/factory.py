@@ -1,5 +1,7 @@
 """Fit-ready factory: a model by name and preset, compiled with documented defaults."""
 
+from typing import Any
+
 import keras
 
 from keras_seqimage._validation import check_choice
@@ -28,7 +30,7 @@ MODELS = {
 _SSIM_MIN_SIZE = 11
 
 
-def list_models():
+def list_models() -> dict[str, list[str]]:
     """Factory names mapped to the names of their presets.
 
     Example:
@@ -40,17 +42,17 @@ def list_models():
 
 
 def build_model(
-    name,
+    name: str,
     *,
-    preset=None,
-    input_shape=None,
-    compile=True,
-    optimizer="auto",
-    loss="auto",
-    metrics="auto",
-    jit_compile="auto",
-    **overrides,
-):
+    preset: str | None = None,
+    input_shape: tuple[int | None, int | None, int] | None = None,
+    compile: bool = True,
+    optimizer: str | keras.optimizers.Optimizer = "auto",
+    loss: Any = "auto",
+    metrics: Any = "auto",
+    jit_compile: bool | str = "auto",
+    **overrides: Any,
+) -> keras.Model:
     """Build a model by name (and preset), compiled and ready to `fit`.
 
     Defaults when `compile=True` (KerasHub's `"auto"` convention):

@@ -1,5 +1,7 @@
 """Row-sequence autoencoders (sources 000, 001, 002): LSTM and SimpleRNN."""
 
+from collections.abc import Callable
+
 import keras
 
 from keras_seqimage._validation import (
@@ -33,18 +35,18 @@ class RecurrentAutoencoder(ImageModel):
 
     def __init__(
         self,
-        image_shape=(32, 32, 3),
-        encoder_units=(128, 64),
-        decoder_units=(),
-        bottleneck="sequence",
-        head="dense",
-        activation="tanh",
-        output_activation=None,
-        bidirectional=False,
-        residual=False,
-        order="rows",
+        image_shape: tuple[int | None, int, int] = (32, 32, 3),
+        encoder_units: tuple[int, ...] = (128, 64),
+        decoder_units: tuple[int, ...] = (),
+        bottleneck: str = "sequence",
+        head: str = "dense",
+        activation: str | Callable = "tanh",
+        output_activation: str | Callable | None = None,
+        bidirectional: bool = False,
+        residual: bool = False,
+        order: str = "rows",
         **kwargs,
-    ):
+    ) -> None:
         name = self.__class__.__name__
         if self.recurrent_layer is None:
             raise TypeError(
