@@ -12,6 +12,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DOCS_STAMP := $(VENV)/.docs-stamp
+# The installed-package run checks packaging (files, imports, doctests); the end-to-end
+# example and multi-device tests, slow and unchanged by packaging, run in-tree only.
+INSTALLED_SKIP ?= --ignore=tests/test_examples.py --ignore=tests/test_distribution.py
 # Backend of the installed-package run (the in-tree runs cover both).
 INSTALLED_BACKEND ?= tensorflow
 PYTEST_ARGS ?=
@@ -69,7 +72,7 @@ test-installed: dist
 	cd "$$tmp/project"; \
 	export KERAS_BACKEND=$(INSTALLED_BACKEND) KERAS_SEQIMAGE_TEST_INSTALLED=1; \
 	export KERAS_SEQIMAGE_DATA="$${KERAS_SEQIMAGE_DATA:-$(abspath ../shared/data)}"; \
-	"$$tmp/venv/bin/python" -m pytest -p no:cacheprovider $(PYTEST_ARGS) tests; \
+	"$$tmp/venv/bin/python" -m pytest -p no:cacheprovider $(INSTALLED_SKIP) $(PYTEST_ARGS) tests; \
 	"$$tmp/venv/bin/python" -m pytest -p no:cacheprovider --pyargs keras_seqimage
 
 import-time: $(STAMP)
