@@ -389,7 +389,6 @@ def main(argv=None):
     )
 
     # %% Results: metrics.json and results.md.
-    epoch_seconds = history.get("epoch_seconds", [])
     results = {
         "command": experiments.run_command(),
         "backend": keras.backend.backend(),
@@ -411,9 +410,7 @@ def main(argv=None):
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "schedule": args.schedule,
-        "median_epoch_seconds": float(np.median(epoch_seconds))
-        if epoch_seconds
-        else None,
+        "median_epoch_seconds": experiments.median_epoch_seconds(history),
         "train_seconds_this_run": round(train_seconds, 1),
         "wiener_balance": balance,
         "test_scores": scores,

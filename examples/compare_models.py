@@ -22,7 +22,6 @@ import json
 from pathlib import Path
 
 import keras
-import numpy as np
 from cifar_deblur import (
     SCORE_DIGITS,
     baseline_restorations,
@@ -79,12 +78,11 @@ def main(argv=None):
         )
         label = f"{name} ({preset})" if preset else name
         outputs[label] = restore(model, test_blurred)
-        seconds = history.get("epoch_seconds", [])
         runs[label] = {
             "model": name,
             "preset": preset,
             "params": model.count_params(),
-            "epoch_seconds": float(np.median(seconds)) if seconds else None,
+            "epoch_seconds": experiments.median_epoch_seconds(history),
             "history": history,
         }
         visualization.save_figure(

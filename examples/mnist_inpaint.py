@@ -174,19 +174,19 @@ def main(argv=None):
             "history": history,
         }
 
-    rows = []
-    for label, images in outputs.items():
-        scores = experiments.score_methods(test_clean, {label: images})[label]
-        seconds = runs.get(label, {}).get("history", {}).get("epoch_seconds")
-        rows.append(
-            {
-                "method": "corrupted input" if label == "input" else label,
-                "params": runs.get(label, {}).get("params"),
-                "epoch_seconds": float(np.median(seconds)) if seconds else None,
-                "missing_mse": missing_half_mse(test_clean, images),
-                **scores,
-            }
-        )
+    scores = experiments.score_methods(test_clean, outputs)
+    rows = [
+        {
+            "method": "corrupted input" if label == "input" else label,
+            "params": runs.get(label, {}).get("params"),
+            "epoch_seconds": experiments.median_epoch_seconds(
+                runs.get(label, {}).get("history", {})
+            ),
+            "missing_mse": missing_half_mse(test_clean, images),
+            **scores[label],
+        }
+        for label, images in outputs.items()
+    ]
     columns = {
         "method": "method",
         "params": "params",

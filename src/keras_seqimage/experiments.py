@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from keras_seqimage.metrics import restoration_scores
 from keras_seqimage.visualization import load_history
@@ -29,6 +30,7 @@ __all__ = [
     "fit_resumable",
     "finish_resumable",
     "has_backup",
+    "median_epoch_seconds",
     "results_table",
     "run_command",
     "score_methods",
@@ -151,6 +153,12 @@ def read_training_log(path):
     last = {epoch: row for row, epoch in enumerate(history["epoch"])}
     rows = [last[epoch] for epoch in sorted(last)]
     return {key: [values[i] for i in rows] for key, values in history.items()}
+
+
+def median_epoch_seconds(history):
+    """Median wall time of an epoch in a `fit_resumable` history, or `None`."""
+    seconds = history.get("epoch_seconds", [])
+    return float(np.median(seconds)) if seconds else None
 
 
 def score_methods(clean, methods, data_range=1.0):

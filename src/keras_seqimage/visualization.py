@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_seqimage._validation import check_positive_int
+from keras_seqimage.datasets import to_float
 
 __all__ = [
     "channel_statistics",
@@ -61,10 +62,8 @@ def _as_images(name, images):
 
 
 def _unit_range(images):
-    """uint8 scaled to float [0, 1]; floats as float64 (for statistics)."""
-    if images.dtype == np.uint8:
-        return images.astype("float64") / 255.0
-    return images.astype("float64")
+    """Images in [0, 1] as float64 (for statistics), uint8 divided by 255."""
+    return to_float(images).astype("float64")
 
 
 def _chunks(images):
