@@ -3,6 +3,8 @@
 #   make test   creates .venv on first use, installs the package, runs lint + tests on
 #               the TensorFlow and the JAX backend
 # Release checks (CI runs them after `make test`):
+#   make test-torch      installs torch (TORCH_SPEC) into .venv and runs pytest on the
+#                        torch backend (FastLSTM's fused path against the stock LSTM)
 #   make docs            mkdocs build --strict into site/ (offline)
 #   make dist            sdist + wheel into dist/
 #   make test-installed  installs the wheel into a fresh venv outside the tree and
@@ -12,6 +14,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DOCS_STAMP := $(VENV)/.docs-stamp
+TORCH_STAMP := $(VENV)/.torch-stamp
+# torch 2.13.0 is the CPU build on this project's machines' disk. Elsewhere, for a CPU-only
+# wheel: make test-torch TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu"
+TORCH_SPEC ?= torch==2.13.0
 # The installed-package run checks packaging (files, imports, doctests); the end-to-end
 # example and multi-device tests, slow and unchanged by packaging, run in-tree only.
 INSTALLED_SKIP ?= --ignore=tests/test_examples.py --ignore=tests/test_distribution.py
@@ -19,7 +25,7 @@ INSTALLED_SKIP ?= --ignore=tests/test_examples.py --ignore=tests/test_distributi
 INSTALLED_BACKEND ?= tensorflow
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint test-tensorflow test-jax bench clean docs dist test-installed import-time
+.PHONY: demo test lint test-tensorflow test-jax test-torch bench clean docs dist test-installed import-time
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +54,13 @@ test-jax: $(STAMP)
 	KERAS_BACKEND=jax $(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint test-tensorflow test-jax
+
+$(TORCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet $(TORCH_SPEC)
+	touch $(TORCH_STAMP)
+
+test-torch: $(TORCH_STAMP)
+	KERAS_BACKEND=torch $(PY) -m pytest $(PYTEST_ARGS)
 
 docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site

@@ -32,7 +32,7 @@ import os
 import resource
 import time
 
-from _harness import emit, median, run_workers
+from _harness import emit, median, median_seconds, run_workers
 
 STEPS_PER_EPOCH = 625  # 40,000 images / batch 64
 BATCH = 64
@@ -144,6 +144,48 @@ class TorchPlain:
                 self.net(x[i : i + batch_size])
 
 
+def _model_products(batch):
+    """`(m, k, n)` of every matrix product of source 000's forward pass.
+
+    Per LSTM layer: the input projection of all 32 steps at once
+    `(batch * 32, inputs) @ (inputs, 4 * units)` and one recurrent product
+    `(batch, units) @ (units, 4 * units)` per step; then the Dense head.
+    """
+    steps, products, inputs = 32, [], 96
+    for units in (128, 64):
+        products.append((batch * steps, inputs, 4 * units, 1))
+        products.append((batch, units, 4 * units, steps))
+        inputs = units
+    products.append((batch * steps, inputs, 96, 1))
+    return products
+
+
+def matmul_floor(batch, training, repeats=7):
+    """Seconds per batch of the model's matrix products alone (numpy sgemm).
+
+    With `training`, each forward product `(m, k) @ (k, n)` also counts its
+    two backward products, `(m, n) @ (n, k)` (input gradient) and
+    `(k, m) @ (m, n)` (weight gradient). Returns `(seconds, gflop)`.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    shapes = []
+    for m, k, n, count in _model_products(batch):
+        shapes.append(((m, k), (k, n), count))
+        if training:
+            shapes.append(((m, n), (n, k), count))
+            shapes.append(((k, m), (m, n), count))
+    total, flop = 0.0, 0.0
+    for a_shape, b_shape, count in shapes:
+        a = rng.random(a_shape, dtype="float32")
+        b = rng.random(b_shape, dtype="float32")
+        seconds = median_seconds(lambda a=a, b=b: a @ b, repeats)
+        total += seconds * count
+        flop += 2.0 * a_shape[0] * a_shape[1] * b_shape[1] * count
+    return total, flop / 1e9
+
+
 def worker(args):
     import keras
     import numpy as np
@@ -253,6 +295,10 @@ def worker(args):
     emit(rows_out)
 
 
+def _number(value):
+    return "" if value != value else f"{value:.0f}"  # NaN: not measured
+
+
 def _timed(fn):
     start = time.perf_counter()
     fn()
@@ -277,6 +323,21 @@ def main():
         str(args.threads),
     ]
     rows = run_workers(__file__, args.backends.split(","), worker_args)
+    train_floor, train_gflop = matmul_floor(BATCH, training=True)
+    predict_floor, predict_gflop = matmul_floor(args.predict_batch, training=False)
+    rows.insert(
+        0,
+        {
+            "backend": "numpy",
+            "config": "floor: the matrix products alone (sgemm, same shapes)",
+            "kind": "floor",
+            "s_per_epoch": train_floor * STEPS_PER_EPOCH,
+            "ms_per_step": [],
+            "cpu_ms_per_step": float("nan"),
+            "images_per_s": args.predict_batch / predict_floor,
+            "worker_peak_mb": float("nan"),
+        },
+    )
     stock = [r["s_per_epoch"] for r in rows if r["kind"] == "stock"]
     fastest_stock = min(stock) if stock else float("nan")
     print(
@@ -298,10 +359,15 @@ def main():
         print(
             f"| {row['backend']} | {row['config']} | {row['s_per_epoch']:.1f} "
             f"| {row['s_per_epoch'] / fastest_stock:.2f} | {ips} "
-            f"| {row['cpu_ms_per_step']:.0f} | {row['ms_per_step']} "
-            f"| {row['worker_peak_mb']:.0f} |"
+            f"| {_number(row['cpu_ms_per_step'])} | {row['ms_per_step'] or ''} "
+            f"| {_number(row['worker_peak_mb'])} |"
         )
-    print()
+    print(
+        f"\nfloor: {train_gflop:.2f} GFLOP per training step at "
+        f"{train_gflop / train_floor:.0f} GFLOP/s, {predict_gflop:.1f} GFLOP per "
+        f"{args.predict_batch}-image forward pass at "
+        f"{predict_gflop / predict_floor:.0f} GFLOP/s\n"
+    )
     for backend in dict.fromkeys(r["backend"] for r in rows):
         inside = [r for r in rows if r["backend"] == backend]
         a = [r["s_per_epoch"] for r in inside if r["kind"] == "layer-in"]

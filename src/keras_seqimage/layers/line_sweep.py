@@ -71,7 +71,8 @@ class LineSweep(keras.layers.Layer):
     >>> restored = sweep(images)
     >>> tuple(restored.shape)
     (2, 6, 4, 3)
-    >>> bool(np.allclose(np.asarray(restored), images, atol=1e-6))
+    >>> restored = keras.ops.convert_to_numpy(restored)
+    >>> bool(np.allclose(restored, images, atol=1e-6))
     True
 
     Reference:

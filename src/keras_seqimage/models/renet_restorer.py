@@ -77,7 +77,7 @@ class ReNetRestorer(ImageModel):
     81024
     >>> model = ReNetRestorer(image_shape=(6, 4, 2), units=8)
     >>> images = np.random.rand(3, 6, 4, 2).astype("float32")
-    >>> restored = np.asarray(model(images))
+    >>> restored = keras.ops.convert_to_numpy(model(images))
     >>> restored.shape
     (3, 6, 4, 2)
     >>> bool(np.allclose(restored, images, atol=1e-6))  # identity at first
