@@ -54,7 +54,33 @@ def parse_args(argv=None):
         "shape (for lstm_autoencoder: source 000's lstm_sequence_128_64); "
         "'none': the class defaults",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--model-args",
+        type=json.loads,
+        default={},
+        metavar="JSON",
+        help="constructor arguments over the preset's, as a JSON object, e.g. "
+        "'{\"units\": 16}'",
+    )
+    parser.add_argument(
+        "--init-deconvolution",
+        action="store_true",
+        help="renet_restorer only: start the first rows and columns sweeps as "
+        "the regularised inverse of the blur (sigma: --sigma, or the middle of "
+        "--sigma-range), its balance tuned on validation images",
+    )
+    parser.add_argument(
+        "--init-balance",
+        type=float,
+        help="the regularisation of --init-deconvolution (default: tuned on "
+        "1,000 validation images with tune_separable_deconvolution)",
+    )
+    args = parser.parse_args(argv)
+    if not isinstance(args.model_args, dict):
+        parser.error(f"--model-args must be a JSON object, got {args.model_args!r}")
+    if args.init_deconvolution and args.model != "renet_restorer":
+        parser.error("--init-deconvolution needs --model renet_restorer")
+    return args
 
 
 def build_parser(description):
@@ -181,7 +207,9 @@ def make_optimizer(args, steps_per_epoch):
     return keras.optimizers.Adam(learning_rate)
 
 
-def train_model(args, model_name, preset, pairs, image_shape, output_dir):
+def train_model(
+    args, model_name, preset, pairs, image_shape, output_dir, overrides=None
+):
     """Build, train (resumably) and save one model in `output_dir`.
 
     Args:
@@ -191,6 +219,7 @@ def train_model(args, model_name, preset, pairs, image_shape, output_dir):
         pairs: `(train_pairs, val_pairs)`, `CorruptedPairs` of the split.
         image_shape: `(height, width, channels)` of the images.
         output_dir: the folder for the model, the log and the backup.
+        overrides: optional dict of constructor arguments over the preset's.
 
     Returns:
         `(model, preset, history)`.
@@ -219,6 +248,7 @@ def train_model(args, model_name, preset, pairs, image_shape, output_dir):
             input_shape=image_shape,
             optimizer=make_optimizer(args, len(train_pairs)),
             metrics=None,  # scored after training; metrics slow each step
+            **(overrides or {}),
         )
         print(
             f"Model: {model_name} (preset {preset}), {model.count_params():,} "
@@ -310,6 +340,30 @@ def baseline_restorations(data, args):
     return test_clean, test_blurred, wiener, balance
 
 
+def deconvolution_init(data, args):
+    """`ReNetRestorer` arguments for `--init-deconvolution` (else `{}`).
+
+    The sigma is the run's (the middle of `--sigma-range` when training on a
+    range); the balance is `--init-balance` or the best of
+    `tune_separable_deconvolution` on 1,000 validation images degraded as in
+    the run (at that sigma). Returns the arguments and the validation PSNR of
+    the untrained model (`None` when the balance was given).
+    """
+    if not args.init_deconvolution:
+        return {}, None
+    sigma = float(np.mean(args.sigma_range)) if args.sigma_range else args.sigma
+    if args.init_balance is not None:
+        return {"init_sigma": sigma, "init_balance": args.init_balance}, None
+    val_clean = datasets.to_float(data.val[:1000])
+    val_blurred = datasets.corrupt_in_batches(
+        val_clean, Degradation(args.quantize, sigma=sigma)
+    )
+    balance, scores = baselines.tune_separable_deconvolution(
+        val_blurred, val_clean, sigma
+    )
+    return {"init_sigma": sigma, "init_balance": balance}, scores[balance]
+
+
 def write_eda(data, args, output_dir):
     """The exploratory figures of the reports; returns the channel statistics."""
     blurred = datasets.corrupt_in_batches(
@@ -354,6 +408,13 @@ def main(argv=None):
     eda = write_eda(data, args, output_dir)
 
     # %% Train (resumes if the output folder holds a backup).
+    init, init_psnr = deconvolution_init(data, args)
+    if init:
+        print(
+            f"Deconvolution init: sigma {init['init_sigma']}, balance "
+            f"{init['init_balance']:.3g}"
+            + (f" (validation PSNR {init_psnr:.2f} dB untrained)" if init_psnr else "")
+        )
     start = time.perf_counter()
     model, preset, history = train_model(
         args,
@@ -362,6 +423,7 @@ def main(argv=None):
         make_pairs(data, args),
         data.train.shape[1:],
         output_dir,
+        overrides={**args.model_args, **init},
     )
     train_seconds = time.perf_counter() - start
 
@@ -405,6 +467,9 @@ def main(argv=None):
         "data_parallel_devices": device_count() if args.distribute else 1,
         "model": args.model,
         "preset": preset,
+        "model_args": args.model_args,
+        "deconvolution_init": init,
+        "deconvolution_init_val_psnr": init_psnr,
         "params": model.count_params(),
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -458,7 +523,14 @@ def results_markdown(results, table):
                 if results["train_sigma_range"]
                 else f"sigma {results['sigma']}"
             ),
-            f"- Model: {results['params']:,} parameters; {results['epochs']} epochs, "
+            f"- Model: {results['params']:,} parameters"
+            + (f", arguments {results['model_args']}" if results["model_args"] else "")
+            + (
+                f", deconvolution init {results['deconvolution_init']}"
+                if results["deconvolution_init"]
+                else ""
+            )
+            + f"; {results['epochs']} epochs, "
             f"batch {results['batch_size']}; {timing}",
             f"- Backend: {results['backend']} (Keras {results['keras_version']})",
             "- Wiener regularisation (tuned on validation): "

@@ -3,13 +3,16 @@
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keras_seqimage.baselines import (
     DEFAULT_BALANCES,
     WienerDeconvolution,
     gaussian_transfer,
+    regularized_inverse,
+    separable_deconvolution,
+    tune_separable_deconvolution,
     tune_wiener,
     wiener_deconvolution,
 )
@@ -172,3 +175,89 @@ def test_argument_errors():
         tune_wiener(images, images, 1.0, balances=[])
     with pytest.raises(ValueError, match=r"`balances` must be an iterable"):
         tune_wiener(images, images, 1.0, balances=0.1)
+
+
+# --- the separable regularised inverse ------------------------------------------
+
+
+def scipy_blur_matrix(size, sigma, mode="reflect", truncate=4.0):
+    """Column j: scipy's 1-D blur of the j-th unit vector."""
+    return ndi.gaussian_filter1d(
+        np.eye(size), sigma, axis=0, mode=mode, truncate=truncate
+    )
+
+
+def symmetric_second_difference(size):
+    """`-1 2 -1` on the symmetric (scipy 'reflect') extension, by np.pad."""
+    padded = np.pad(np.eye(size), ((1, 1), (0, 0)), mode="symmetric")
+    return 2 * padded[1:-1] - padded[:-2] - padded[2:]
+
+
+@pytest.mark.parametrize("regularizer", ["laplacian", "identity"])
+@pytest.mark.parametrize("size, sigma, balance", [(9, 1.0, 1e-3), (16, 2.0, 0.1)])
+def test_regularized_inverse_is_the_tikhonov_formula(regularizer, size, sigma, balance):
+    h = scipy_blur_matrix(size, sigma)
+    lap = symmetric_second_difference(size)
+    penalty = lap.T @ lap if regularizer == "laplacian" else np.eye(size)
+    expected = np.linalg.inv(h.T @ h + balance * penalty) @ h.T
+    actual = regularized_inverse(size, sigma, balance, regularizer=regularizer)
+    np.testing.assert_allclose(actual, expected, atol=1e-10)
+
+
+@settings(max_examples=40)
+@given(
+    size=st.integers(1, 40),
+    sigma=st.one_of(st.just(0.0), st.floats(0.3, 1.5)),
+    mode=st.sampled_from(["reflect", "mirror", "nearest", "constant"]),
+)
+def test_balance_zero_inverts_scipys_blur(size, sigma, mode):
+    signal = np.random.default_rng(size).uniform(size=size)
+    blurred = ndi.gaussian_filter1d(signal, sigma, mode=mode) if sigma else signal
+    restored = regularized_inverse(size, sigma, 0.0, mode=mode) @ blurred
+    # float64 rounding, amplified by the condition number of H^T H.
+    condition = np.linalg.cond(scipy_blur_matrix(size, sigma, mode)) if sigma else 1
+    np.testing.assert_allclose(restored, signal, atol=1e-14 * condition**2)
+
+
+@pytest.mark.parametrize("sigma", [1.0, (1.5, 0.7)])
+def test_separable_deconvolution_applies_both_axes(sigma):
+    clean = np.random.default_rng(7).uniform(size=(3, 12, 10, 2))
+    blurred = blur(clean, sigma)
+    sigma_h, sigma_w = sigma if isinstance(sigma, tuple) else (sigma, sigma)
+    d_h = regularized_inverse(12, sigma_h, 1e-2)
+    d_w = regularized_inverse(10, sigma_w, 1e-2)
+    expected = np.einsum("ij,bjwc,kw->bikc", d_h, blurred, d_w)
+    actual = separable_deconvolution(blurred, sigma, 1e-2, clip=False)
+    np.testing.assert_allclose(actual, expected, atol=1e-6)
+    exact = separable_deconvolution(blurred, sigma, 0.0)
+    np.testing.assert_allclose(exact, clean, atol=1e-5)
+    assert separable_deconvolution(blurred[0], sigma, 0.0).shape == (12, 10, 2)
+
+
+def test_tune_separable_deconvolution_scores_its_grid():
+    clean = photo_patches(photos=("astronaut",))[0][:16].astype("float64")
+    blurred = np.round(blur(clean, 1.0) * 255) / 255
+    grid = [1e-6, 1e-4, 1e-3, 1e-2, 1e-1]
+    best, scores = tune_separable_deconvolution(blurred, clean, 1.0, balances=grid)
+    assert list(scores) == grid and best == max(grid, key=scores.get)
+    for balance in grid:
+        direct = psnr(separable_deconvolution(blurred, 1.0, balance), clean).mean()
+        assert scores[balance] == pytest.approx(direct, abs=1e-4)
+    assert best not in (grid[0], grid[-1])  # 8-bit noise needs regularisation
+    assert scores[best] > psnr(blurred, clean).mean() + 3.0
+
+
+def test_regularized_inverse_errors():
+    with pytest.raises(ValueError, match=r"`size` must be a positive integer.*=0"):
+        regularized_inverse(0, 1.0, 1e-3)
+    with pytest.raises(ValueError, match=r"`balance` must be a finite number >= 0"):
+        regularized_inverse(8, 1.0, -1.0)
+    with pytest.raises(ValueError, match=r"`mode` must be one of .*Received: mode='x'"):
+        regularized_inverse(8, 1.0, 1e-3, mode="x")
+    with pytest.raises(ValueError, match=r"`regularizer` must be one of.*'tv'"):
+        regularized_inverse(8, 1.0, 1e-3, regularizer="tv")
+    images = np.zeros((2, 8, 8, 1))
+    with pytest.raises(ValueError, match=r"same shape.*clean.shape=\(1, 8, 8, 1\)"):
+        tune_separable_deconvolution(images, images[:1], 1.0)
+    with pytest.raises(ValueError, match=r"`balances` must not be empty"):
+        tune_separable_deconvolution(images, images, 1.0, balances=[])

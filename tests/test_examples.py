@@ -69,6 +69,30 @@ def test_cifar_deblur_writes_figures_tables_and_model(examples, tmp_path):
     assert again["history"]["epoch"] == [0]
 
 
+def test_cifar_deblur_deconvolution_init(examples, tmp_path, capsys):
+    import cifar_deblur
+
+    arguments = ["--data", "photos", *QUICK, "--quantize", "--model", "renet_restorer"]
+    results = cifar_deblur.main(
+        [*arguments, "--preset", "linear_rows_columns", "--init-deconvolution",
+         "--model-args", '{"units": 2}', "--output", str(tmp_path)]
+    )  # fmt: skip
+    init = results["deconvolution_init"]
+    assert init["init_sigma"] == 1.0 and 0 < init["init_balance"] < 1
+    assert results["model_args"] == {"units": 2}
+    assert results["params"] > 18_624  # the recurrent term is there
+    # Tuned on validation images: the untrained model beats the blurred input.
+    assert results["deconvolution_init_val_psnr"] > (
+        results["test_scores"]["blurred input"]["psnr"] + 3
+    )
+    for bad in (["--model", "lstm_autoencoder"], ["--model-args", "[1]"]):
+        with pytest.raises(SystemExit):
+            cifar_deblur.parse_args(["--init-deconvolution", *bad])
+    assert (
+        "--init-deconvolution needs --model renet_restorer" in capsys.readouterr().err
+    )
+
+
 def test_compare_models_scores_every_model_on_the_same_images(examples, tmp_path):
     import compare_models
 

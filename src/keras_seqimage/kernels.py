@@ -121,3 +121,22 @@ def axis_operator(weights, size, mode, xp=np):
         keras.backend.standardize_dtype(weights.dtype)
     )
     return xp.einsum("...k,kij->...ij", weights, fold)
+
+
+def blur_matrix(size, sigma, mode="reflect", truncate=4.0):
+    """The `(size, size)` float64 matrix of scipy's 1-D Gaussian blur.
+
+    `blur_matrix(n, s) @ x` equals `scipy.ndimage.gaussian_filter1d(x, s,
+    axis=0, mode=mode, truncate=truncate)` for `x` of length `n` (with
+    `cval=0` for `mode="constant"`). Sigma 0 gives the identity.
+
+    Args:
+        size: int, the axis length.
+        sigma: float >= 0, the standard deviation in pixels.
+        mode: a scipy boundary mode (a key of `MODES`). Defaults to
+            `"reflect"`.
+        truncate: float, scipy's kernel radius in sigmas. Defaults to `4.0`.
+    """
+    radius = kernel_radius(sigma, truncate) if sigma > 0 else 0
+    weights = gaussian_weights(np.float64(sigma), radius, truncate)
+    return axis_operator(weights, size, MODES[mode])

@@ -1,15 +1,18 @@
 """A ReNet-style sweep: every image row (or column) as one step of a sequence."""
 
 import keras
+import numpy as np
 
 from keras_seqimage._validation import (
     check_activation,
     check_bool,
     check_choice,
+    check_finite_non_negative,
     check_known_image_size,
     check_non_negative_int,
     check_rank,
 )
+from keras_seqimage.baselines import regularized_inverse
 from keras_seqimage.layers.row_sequence import (
     ORDERS,
     ImageToRowSequence,
@@ -17,6 +20,53 @@ from keras_seqimage.layers.row_sequence import (
 )
 
 CELLS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
+REGULARIZERS = ("laplacian", "identity")
+
+
+def check_init_sigma(value):
+    """`init_sigma`: `None`, a number >= 0 or a pair `(sigma_h, sigma_w)`."""
+    if value is None:
+        return None
+    pair = isinstance(value, (list, tuple))
+    if pair and len(value) != 2:
+        raise ValueError(
+            "`init_sigma` must be None, a number >= 0 or a pair (sigma_h, "
+            f"sigma_w). Received: init_sigma={value!r}"
+        )
+    try:
+        if pair:
+            return tuple(check_finite_non_negative("init_sigma", v) for v in value)
+        return check_finite_non_negative("init_sigma", value)
+    except ValueError:
+        raise ValueError(
+            "`init_sigma` must be None, a number >= 0 or a pair (sigma_h, "
+            f"sigma_w). Received: init_sigma={value!r}"
+        ) from None
+
+
+def check_init(init_sigma, init_balance, init_regularizer, linear):
+    """Validate the deconvolution-initialisation arguments together."""
+    init_sigma = check_init_sigma(init_sigma)
+    init_balance = check_finite_non_negative("init_balance", init_balance)
+    init_regularizer = check_choice("init_regularizer", init_regularizer, REGULARIZERS)
+    if init_sigma is not None and not linear:
+        raise ValueError(
+            "`init_sigma` initialises the linear line mix: it needs "
+            f"`linear=True`. Received: init_sigma={init_sigma!r}, linear={linear!r}"
+        )
+    return init_sigma, init_balance, init_regularizer
+
+
+def deconvolution_kernel(size, channels, sigma, balance, regularizer):
+    """A line mix kernel `kron(D^T, I_channels)`, `D` the regularised inverse.
+
+    A line holds `size` pixels of `channels` values each (pixel-major, as
+    `ImageToRowSequence` flattens it); `line @ kernel` applies `D` along the
+    line to every channel. `D` is `baselines.regularized_inverse` of scipy's
+    reflect Gaussian blur (truncate 4.0).
+    """
+    inverse = regularized_inverse(size, sigma, balance, regularizer=regularizer)
+    return np.kron(inverse.T, np.eye(channels))
 
 
 @keras.saving.register_keras_serializable(package="keras_seqimage")
@@ -42,6 +92,11 @@ class LineSweep(keras.layers.Layer):
       head starts at zero.
 
     So the untrained layer is the identity, and training learns a correction.
+    With `init_sigma` the line mix starts instead as the regularised inverse
+    `D = (H^T H + init_balance * L^T L)^-1 H^T` of scipy's reflect Gaussian
+    blur of that sigma along the line (`baselines.regularized_inverse`): a
+    rows sweep and a columns sweep so initialised are, untrained, the
+    separable deconvolution `baselines.separable_deconvolution`.
     Stacking a rows sweep and a columns sweep is the vertical/horizontal
     sweep pair of ReNet, with whole lines (not pixels) as the steps.
 
@@ -54,6 +109,16 @@ class LineSweep(keras.layers.Layer):
         linear: bool, add the identity-initialised linear line mix (else the
             lines themselves). Defaults to `True`.
         activation: activation of the recurrent cell. Defaults to `"tanh"`.
+        init_sigma: `None`, float >= 0 or pair `(sigma_h, sigma_w)`: start
+            the line mix as the regularised inverse of a Gaussian blur of
+            this sigma along the line (`sigma_w` for rows, `sigma_h` for
+            columns); `None` starts it as the identity. Needs `linear=True`.
+            Defaults to `None`.
+        init_balance: float >= 0, that inverse's regularisation weight
+            (0: the exact inverse). Defaults to `1e-3` (the best on CIFAR-10
+            blurred at sigma 1.0 and rounded to 8 bits).
+        init_regularizer: `"laplacian"` (second difference) or
+            `"identity"`. Defaults to `"laplacian"`.
         **kwargs: base layer keyword arguments, such as `name` and `dtype`.
 
     Input shape:
@@ -87,6 +152,9 @@ class LineSweep(keras.layers.Layer):
         cell="gru",
         linear=True,
         activation="tanh",
+        init_sigma=None,
+        init_balance=1e-3,
+        init_regularizer="laplacian",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -95,6 +163,9 @@ class LineSweep(keras.layers.Layer):
         self.cell = check_choice("cell", cell, CELLS)
         self.linear = check_bool("linear", linear)
         self.activation = check_activation("activation", activation)
+        self.init_sigma, self.init_balance, self.init_regularizer = check_init(
+            init_sigma, init_balance, init_regularizer, self.linear
+        )
         if not self.linear and self.units == 0:
             raise ValueError(
                 "`units` must be positive when `linear=False` (the layer would "
@@ -142,6 +213,8 @@ class LineSweep(keras.layers.Layer):
                 dtype=policy,
             )
             self.line_mix.build(sequence_shape)
+            if self.init_sigma is not None:
+                self.line_mix.kernel.assign(self._deconvolution_kernel(input_shape))
         if self.units:
             cell = CELLS[self.cell](
                 self.units,
@@ -162,6 +235,16 @@ class LineSweep(keras.layers.Layer):
             )
             self.head.build((None, steps, 2 * self.units))
 
+    def _deconvolution_kernel(self, input_shape):
+        _, height, width, channels = input_shape
+        sigma = self.init_sigma
+        sigma_h, sigma_w = sigma if isinstance(sigma, tuple) else (sigma, sigma)
+        size, sigma = (width, sigma_w) if self.order == "rows" else (height, sigma_h)
+        kernel = deconvolution_kernel(
+            size, channels, sigma, self.init_balance, self.init_regularizer
+        )
+        return kernel.astype(self.line_mix.kernel.dtype)
+
     def call(self, inputs):
         lines = self.to_sequence(inputs)
         outputs = self.line_mix(lines) if self.linear else lines
@@ -181,4 +264,7 @@ class LineSweep(keras.layers.Layer):
             "cell": self.cell,
             "linear": self.linear,
             "activation": self.activation,
+            "init_sigma": self.init_sigma,
+            "init_balance": self.init_balance,
+            "init_regularizer": self.init_regularizer,
         }
