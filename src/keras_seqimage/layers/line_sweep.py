@@ -139,6 +139,12 @@ class LineSweep(keras.layers.Layer):
     >>> restored = keras.ops.convert_to_numpy(restored)
     >>> bool(np.allclose(restored, images, atol=1e-6))
     True
+    >>> import scipy.ndimage as ndi
+    >>> blurred = ndi.gaussian_filter1d(images, 1.0, axis=2, mode="reflect")
+    >>> deblur = LineSweep(order="rows", units=0, init_sigma=1.0, init_balance=0.0)
+    >>> restored = keras.ops.convert_to_numpy(deblur(blurred))
+    >>> bool(np.allclose(restored, images, atol=1e-4))
+    True
 
     Reference:
         F. Visin et al., "ReNet: A Recurrent Neural Network Based Alternative
