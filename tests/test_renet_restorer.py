@@ -61,6 +61,7 @@ def gru_sweep_params(units, features, steps_features=None):
 def test_preset_parameter_counts(preset):
     expected = dict(PRESET_COUNTS)
     expected["gru_32_rows_columns"] = ([gru_sweep_params(32, 96)] * 2, None)
+    expected["gru_16_rows_columns_x2"] = ([gru_sweep_params(16, 96)] * 4, 93_696)
     per_sweep, total = expected[preset]
     with shapes_only():
         model = ReNetRestorer.from_preset(preset)

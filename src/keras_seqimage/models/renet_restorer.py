@@ -59,6 +59,10 @@ class ReNetRestorer(ImageModel):
       (`docs/models/renet_restorer.md`). 37,248 parameters.
     - `"gru_32_rows_columns"`: a rows and a columns sweep with a
       bidirectional GRU(32) each. 81,024 parameters.
+    - `"gru_16_rows_columns_x2"`: rows, columns, rows, columns, each with a
+      bidirectional GRU(16): with `init_sigma` (deconvolution
+      initialisation), the model that matched Wiener deconvolution on
+      8-bit CIFAR-10 at sigma 1.0 (`docs/results.md`). 93,696 parameters.
 
     Args:
         image_shape: tuple `(height, width, channels)`, all known. Defaults
@@ -127,6 +131,12 @@ class ReNetRestorer(ImageModel):
             "image_shape": (32, 32, 3),
             "sweeps": ("rows", "columns"),
             "units": 32,
+            "cell": "gru",
+        },
+        "gru_16_rows_columns_x2": {
+            "image_shape": (32, 32, 3),
+            "sweeps": ("rows", "columns", "rows", "columns"),
+            "units": 16,
             "cell": "gru",
         },
     }
