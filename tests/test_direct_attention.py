@@ -477,3 +477,16 @@ def test_learns_to_fill_the_lower_half(name, make, learning_rate):
         # training image.
         mean_image_mse = float(np.mean((y_train.mean(0) - y_val) ** 2))
         assert after < mean_image_mse, (before, after, mean_image_mse)
+
+
+def test_conv_encoder_decoder_output_activation():
+    linear = ConvEncoderDecoder(image_shape=(8, 8, 1), filters=(2, 4))
+    assert linear.get_layer("head").activation is keras.activations.linear
+    squashed = ConvEncoderDecoder(
+        image_shape=(8, 8, 1), filters=(2, 4), output_activation="sigmoid"
+    )
+    outputs = _np(squashed(_rand(2, 8, 8, 1)))
+    assert ((outputs > 0) & (outputs < 1)).all()
+    assert squashed.get_config()["output_activation"] == "sigmoid"
+    with pytest.raises(ValueError, match="Received: output_activation="):
+        ConvEncoderDecoder(output_activation="sigmoidd")

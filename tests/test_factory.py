@@ -98,3 +98,11 @@ def test_unknown_preset_lists_the_valid_presets():
         ValueError, match=r"`preset` must be one of \['conv_32_32'\].*preset='big'"
     ):
         build_model("conv_autoencoder", preset="big")
+
+
+def test_unknown_override_raises_instead_of_being_ignored():
+    expected = r"unexpected argument\(s\) \['learning_rate'\]"
+    with pytest.raises(TypeError, match=expected):
+        build_model("conv_encoder_decoder", preset="paper", learning_rate=1e-4)
+    model = build_model("conv_encoder_decoder", preset="paper", kernel_l2=0.1)
+    assert model.kernel_l2 == 0.1

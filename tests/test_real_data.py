@@ -108,3 +108,19 @@ def test_wiener_on_real_cifar10(shared_data):
     quantized = np.round(blurred * 255) / 255
     best, _ = tune_wiener(quantized, images, 1.0)
     assert psnr(wiener_deconvolution(quantized, 1.0, best)) > psnr(quantized) + 6.0
+
+
+def test_cnn_cnn_baseline_does_not_collapse_on_half_blanked_mnist(shared_data):
+    """With a sigmoid output and MSE it collapsed to black (loss stuck at 0.114)."""
+    from keras_seqimage.models import ConvEncoderDecoder
+
+    keras.utils.set_random_seed(0)
+    digits = first_mnist_digits(shared_data, count=3000)
+    corrupted = digits.copy()
+    corrupted[:, 14:] = 0.0
+    model = ConvEncoderDecoder.from_preset("paper")
+    model.compile(keras.optimizers.Adam(1e-3), "mse")
+    history = model.fit(corrupted, digits, batch_size=100, epochs=1, verbose=0)
+    outputs = keras.ops.convert_to_numpy(model.predict(corrupted[:200], verbose=0))
+    assert history.history["loss"][-1] < 0.1
+    assert outputs[:, :14].mean() > 0.05  # the kept upper half is not black

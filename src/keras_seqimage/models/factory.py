@@ -1,5 +1,6 @@
 """Fit-ready factory: a model by name and preset, compiled with documented defaults."""
 
+import inspect
 from typing import Any
 
 import keras
@@ -97,6 +98,7 @@ def build_model(
         arguments = {"image_shape": (32, 32, 3)}
     if input_shape is not None:
         arguments["image_shape"] = tuple(input_shape)
+    _check_overrides(name, cls, overrides)
     model = cls(**{**arguments, **overrides})
     if compile:
         compile_model(
@@ -107,6 +109,29 @@ def build_model(
             jit_compile=jit_compile,
         )
     return model
+
+
+# `keras.Model` keyword arguments every model class passes on.
+_MODEL_KWARGS = ("dtype", "trainable")
+
+
+def _check_overrides(name, cls, overrides):
+    """Reject overrides the model class would swallow silently in `**kwargs`."""
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    accepted = {
+        p.name
+        for p in parameters
+        if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    }
+    accepted.update(_MODEL_KWARGS)
+    unknown = sorted(set(overrides) - accepted)
+    if unknown:
+        raise TypeError(
+            f"build_model({name!r}) got unexpected argument(s) {unknown}. "
+            f"Expected `{cls.__name__}` arguments: {sorted(accepted)}, or the "
+            "compile arguments optimizer, loss, metrics, jit_compile (e.g. "
+            "optimizer=keras.optimizers.Adam(learning_rate=3e-4))."
+        )
 
 
 def compile_model(
