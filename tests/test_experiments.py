@@ -164,3 +164,13 @@ def test_restoration_scores_skip_ssim_on_small_images_and_check_input():
         restoration_scores(images, images[:1])
     with pytest.raises(ValueError, match="batch_size"):
         restoration_scores(images, images, batch_size=0)
+
+
+def test_read_training_log_of_a_run_with_no_finished_epoch(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("epoch,loss,val_loss\n")
+    assert experiments.read_training_log(empty) == {}
+    assert experiments.read_training_log(header_only) == {}
+    assert experiments.median_epoch_seconds({}) is None

@@ -150,6 +150,8 @@ def read_training_log(path):
     if not Path(path).is_file():
         return {}
     history = load_history(path)
+    if not history.get("epoch"):
+        return {}  # no epoch finished yet (or `fit` ran for 0 epochs)
     last = {epoch: row for row, epoch in enumerate(history["epoch"])}
     rows = [last[epoch] for epoch in sorted(last)]
     return {key: [values[i] for i in rows] for key, values in history.items()}

@@ -62,12 +62,14 @@ def build_model(
     - `loss="auto"`: mean squared error;
     - `metrics="auto"`: MSE, `PSNR` and `SSIM` (SSIM only when height and
       width are at least 11, the size of its window);
-    - `jit_compile="auto"`: Keras' own choice, except for recurrent models on
-      the TensorFlow and torch backends, compiled with `jit_compile=False`:
-      XLA makes the row-LSTM training step slower on CPU (Keras 3.15
-      already turns it off on CPU-only machines; this keeps it off on GPU,
-      where the LSTM layers use cuDNN), and `torch.compile` fails on the
-      fused LSTM op that `FastLSTM` calls (docs/performance.md).
+    - `jit_compile="auto"`: Keras' own choice, except: the row-sequence
+      autoencoders (`lstm_autoencoder`, `rnn_autoencoder`) on TensorFlow get
+      `jit_compile=True` (XLA trained source 000's model 1.25-1.28x faster
+      than without it in two CPU runs of `benchmarks/speed_table.py`, while
+      Keras 3.15's "auto" leaves it off on CPU); the CNN-LSTM model on
+      TensorFlow and every recurrent model on torch get `jit_compile=False`
+      (`torch.compile` fails on the fused LSTM op that `FastLSTM` calls).
+      See docs/performance.md.
 
     Args:
         name: str, a key of `MODELS` (see `list_models()`).
@@ -156,7 +158,10 @@ def compile_model(
 
 
 def _default_jit_compile(model):
+    backend = keras.backend.backend()
+    if isinstance(model, RecurrentAutoencoder) and backend == "tensorflow":
+        return True  # XLA: 1.25-1.28x faster than without on CPU (benchmarks)
     recurrent = isinstance(model, (RecurrentAutoencoder, CNNLSTMDirectAttention))
-    if recurrent and keras.backend.backend() in ("tensorflow", "torch"):
+    if recurrent and backend in ("tensorflow", "torch"):
         return False
     return "auto"
