@@ -63,7 +63,7 @@ def build_model(
     - `metrics="auto"`: MSE, `PSNR` and `SSIM` (SSIM only when height and
       width are at least 11, the size of its window);
     - `jit_compile="auto"`: Keras' own choice, except: the row-sequence
-      autoencoders (`lstm_autoencoder`, `rnn_autoencoder`) on TensorFlow get
+      autoencoders (`lstm_autoencoder`, `simple_rnn_autoencoder`) on TensorFlow get
       `jit_compile=True` (XLA trained source 000's model 1.25-1.28x faster
       than without it in two CPU runs of `benchmarks/speed_table.py`, while
       Keras 3.15's "auto" leaves it off on CPU); the CNN-LSTM model on
