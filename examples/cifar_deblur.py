@@ -435,9 +435,10 @@ def main(argv=None):
         test_clean,
         {"blurred input": test_blurred, "Wiener": wiener, label: restored},
     )
-    visualization.save_figure(
-        visualization.plot_loss_curves(history), output_dir / "loss_curves.png"
-    )
+    if history:  # none with --epochs 0 (scoring an initialisation)
+        visualization.save_figure(
+            visualization.plot_loss_curves(history), output_dir / "loss_curves.png"
+        )
     visualization.save_figure(
         visualization.plot_image_grid(
             {

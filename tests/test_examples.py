@@ -93,6 +93,21 @@ def test_cifar_deblur_deconvolution_init(examples, tmp_path, capsys):
     )
 
 
+def test_cifar_deblur_with_zero_epochs_scores_the_initialisation(examples, tmp_path):
+    import cifar_deblur
+
+    results = cifar_deblur.main(
+        ["--data", "photos", *QUICK, "--epochs", "0", "--model", "renet_restorer",
+         "--preset", "linear_rows_columns", "--init-deconvolution",
+         "--output", str(tmp_path)]
+    )  # fmt: skip
+    scores = results["test_scores"]
+    label = "renet_restorer (linear_rows_columns)"
+    assert scores[label]["psnr"] > scores["blurred input"]["psnr"] + 3
+    assert (tmp_path / "model.keras").is_file()
+    assert not (tmp_path / "loss_curves.png").exists()  # nothing was trained
+
+
 def test_compare_models_scores_every_model_on_the_same_images(examples, tmp_path):
     import compare_models
 
