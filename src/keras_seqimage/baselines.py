@@ -35,7 +35,8 @@ DEFAULT_BALANCES = tuple(float(b) for b in np.logspace(-10, -1, 19))
 decade apart. The noiseless float32 blur wants the smallest, 8-bit or noisy
 inputs about 1e-5 to 1e-3."""
 
-_REGULARIZERS = ("laplacian", "identity")
+#: The regularisers of the deconvolution baselines (and of `LineSweep`'s init).
+REGULARIZERS = ("laplacian", "identity")
 _CHUNK = 256
 
 
@@ -165,7 +166,7 @@ class _WienerFilter:
 
 
 def _check_regularizer(regularizer):
-    return check_choice("regularizer", regularizer, _REGULARIZERS)
+    return check_choice("regularizer", regularizer, REGULARIZERS)
 
 
 def _check_balances(balances):
@@ -490,6 +491,13 @@ def _separable_inverses(height, width, sigma, balance, mode, truncate, regulariz
     )
 
 
+def _float64_chunks(images):
+    """`(rows, chunk)` over `images` in slices of `_CHUNK`, as float64."""
+    for start in range(0, len(images), _CHUNK):
+        rows = slice(start, start + _CHUNK)
+        yield rows, images[rows].astype("float64")
+
+
 def _apply_separable(images, inverse_h, inverse_w, clip):
     restored = np.einsum("ij,bjwc->biwc", inverse_h, images)
     restored = np.einsum("bhwc,kw->bhkc", restored, inverse_w)
@@ -545,11 +553,8 @@ def separable_deconvolution(
         batch.shape[1], batch.shape[2], sigma, balance, mode, truncate, regularizer
     )
     out = np.empty(batch.shape, dtype="float32")
-    for start in range(0, len(batch), _CHUNK):
-        chunk = batch[start : start + _CHUNK].astype("float64")
-        out[start : start + _CHUNK] = _apply_separable(
-            chunk, inverse_h, inverse_w, clip
-        )
+    for rows, chunk in _float64_chunks(batch):
+        out[rows] = _apply_separable(chunk, inverse_h, inverse_w, clip)
     return out[0] if single else out
 
 
@@ -597,21 +602,16 @@ def tune_separable_deconvolution(
     """
     blurred, clean = _check_pair(blurred, clean)
     balances = _check_balances(balances)
+    _, height, width, _ = blurred.shape
+    inverses = [
+        _separable_inverses(height, width, sigma, b, mode, truncate, regularizer)
+        for b in balances
+    ]
     totals = np.zeros(len(balances))
-    for i, balance in enumerate(balances):
-        inverse_h, inverse_w = _separable_inverses(
-            blurred.shape[1],
-            blurred.shape[2],
-            sigma,
-            balance,
-            mode,
-            truncate,
-            regularizer,
-        )
-        for start in range(0, len(blurred), _CHUNK):
-            chunk = blurred[start : start + _CHUNK].astype("float64")
+    for rows, chunk in _float64_chunks(blurred):  # each chunk converted once
+        reference = clean[rows].astype("float64")
+        for i, (inverse_h, inverse_w) in enumerate(inverses):
             restored = _apply_separable(chunk, inverse_h, inverse_w, clip=True)
-            reference = clean[start : start + _CHUNK].astype("float64")
             totals[i] += _psnr_per_image(restored, reference).sum()
     return _best_balance(balances, totals / len(blurred))
 

@@ -12,15 +12,15 @@ from keras_seqimage._validation import (
     check_non_negative_int,
     check_rank,
 )
-from keras_seqimage.baselines import regularized_inverse
+from keras_seqimage.baselines import REGULARIZERS, regularized_inverse
 from keras_seqimage.layers.row_sequence import (
     ORDERS,
     ImageToRowSequence,
     RowSequenceToImage,
 )
+from keras_seqimage.ops import sigma_pair
 
 CELLS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
-REGULARIZERS = ("laplacian", "identity")
 
 
 def check_init_sigma(value):
@@ -243,8 +243,7 @@ class LineSweep(keras.layers.Layer):
 
     def _deconvolution_kernel(self, input_shape):
         _, height, width, channels = input_shape
-        sigma = self.init_sigma
-        sigma_h, sigma_w = sigma if isinstance(sigma, tuple) else (sigma, sigma)
+        sigma_h, sigma_w = sigma_pair(self.init_sigma)
         size, sigma = (width, sigma_w) if self.order == "rows" else (height, sigma_h)
         kernel = deconvolution_kernel(
             size, channels, sigma, self.init_balance, self.init_regularizer
