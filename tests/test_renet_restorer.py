@@ -384,3 +384,36 @@ def test_bad_deconvolution_init_arguments(kwargs, pattern):
         ReNetRestorer(**{"image_shape": SHAPE, **kwargs})
     with pytest.raises(ValueError, match=pattern):
         LineSweep(**{"units": UNITS, **kwargs})
+
+
+@pytest.mark.parametrize("build", ["line_sweep", "lstm_autoencoder"])
+def test_bidirectional_layers_build_inside_a_keras_loading_scope(build, monkeypatch):
+    """Keras' loading scope shares objects by `id()`, which a new template
+    layer can take over from a garbage-collected one. Simulate that collision
+    (every shared-id lookup returns an old forward layer): our layers still
+    build, because they copy their templates outside the sharing scope.
+    """
+    serialization_lib = pytest.importorskip("keras.src.saving.serialization_lib")
+    old_forward = keras.layers.GRU(2, return_sequences=True)
+    monkeypatch.setattr(serialization_lib, "get_shared_object", lambda _: old_forward)
+    with serialization_lib.ObjectSharingScope():
+        with pytest.raises(ValueError, match="different `go_backwards`"):
+            keras.layers.Bidirectional(keras.layers.GRU(2, return_sequences=True))
+        if build == "line_sweep":
+            sweep = LineSweep(order="rows", units=2)
+            sweep.build((None, *SHAPE))
+            layers = [sweep.recurrent]
+        else:
+            model = MODELS["lstm_autoencoder"](
+                image_shape=SHAPE, encoder_units=(4,), bidirectional=True
+            )
+            layers = [
+                layer
+                for layer in model.layers
+                if isinstance(layer, keras.layers.Bidirectional)
+            ]
+    assert layers
+    for layer in layers:
+        assert layer.forward_layer is not old_forward
+        assert layer.backward_layer.go_backwards
+        assert not layer.forward_layer.go_backwards

@@ -13,6 +13,7 @@ from keras_seqimage._validation import (
     check_rank,
 )
 from keras_seqimage.baselines import REGULARIZERS, regularized_inverse
+from keras_seqimage.layers._bidirectional import make_bidirectional
 from keras_seqimage.layers.row_sequence import (
     ORDERS,
     ImageToRowSequence,
@@ -229,7 +230,7 @@ class LineSweep(keras.layers.Layer):
                 name=self.cell,
                 dtype=policy,
             )
-            self.recurrent = keras.layers.Bidirectional(
+            self.recurrent = make_bidirectional(
                 cell, name="bidirectional", dtype=policy
             )
             self.recurrent.build(sequence_shape)

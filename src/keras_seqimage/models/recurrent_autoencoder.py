@@ -11,6 +11,7 @@ from keras_seqimage._validation import (
     check_image_shape,
     check_positive_int_tuple,
 )
+from keras_seqimage.layers._bidirectional import make_bidirectional
 from keras_seqimage.layers.fast_lstm import FastLSTM
 from keras_seqimage.layers.row_sequence import (
     ORDERS,
@@ -89,7 +90,7 @@ class RecurrentAutoencoder(ImageModel):
                 name=name,
             )
             if bidirectional:
-                layer = keras.layers.Bidirectional(layer, name=f"{name}_bidir")
+                layer = make_bidirectional(layer, name=f"{name}_bidir")
             return layer
 
         # With `residual`, the head starts at zero: the untrained model returns
