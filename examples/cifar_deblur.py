@@ -328,6 +328,22 @@ def make_pairs(data, args):
     return train_pairs, val_pairs
 
 
+def estimate_sigma(model, images, batch_size=1000):
+    """Mean and std of the per-image blur a blind model infers, or `None`.
+
+    Only models that estimate the blur (`BlindReNetRestorer.estimate_sigma`).
+    """
+    if not hasattr(model, "estimate_sigma"):
+        return None
+    estimates = np.concatenate(
+        [
+            keras.ops.convert_to_numpy(model.estimate_sigma(images[i : i + batch_size]))
+            for i in range(0, len(images), batch_size)
+        ]
+    )
+    return {"mean": float(estimates.mean()), "std": float(estimates.std())}
+
+
 def baseline_restorations(data, args):
     """Test clean, blurred and Wiener images; Wiener tuned on validation."""
     blur = eval_degradation(args)
@@ -431,6 +447,12 @@ def main(argv=None):
     test_clean, test_blurred, wiener, balance = baseline_restorations(data, args)
     restored = restore(model, test_blurred)
     label = f"{args.model} ({preset})" if preset else args.model
+    estimated_sigma = estimate_sigma(model, test_blurred)
+    if estimated_sigma:
+        print(
+            f"Blur the model infers (test images, sigma {args.sigma}): mean "
+            f"{estimated_sigma['mean']:.3f}, std {estimated_sigma['std']:.3f}"
+        )
     scores = experiments.score_methods(
         test_clean,
         {"blurred input": test_blurred, "Wiener": wiener, label: restored},
@@ -480,6 +502,7 @@ def main(argv=None):
         "train_seconds_this_run": round(train_seconds, 1),
         "wiener_balance": balance,
         "test_scores": scores,
+        "estimated_sigma": estimated_sigma,
         "history": history,
         "eda": eda,
     }

@@ -1,5 +1,6 @@
 """Keras layers: row sequences, scipy-exact blur and the corruptions of the sources."""
 
+from keras_seqimage.layers.blur_gate import BlurGate
 from keras_seqimage.layers.direct_attention_lstm_decoder import (
     DirectAttentionLSTMDecoder,
 )
@@ -20,4 +21,5 @@ __all__ = [
     "RowOcclusion",
     "RowSequenceToImage",
     "SaltAndPepperNoise",
+    "BlurGate",
 ]

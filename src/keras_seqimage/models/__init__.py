@@ -1,5 +1,6 @@
 """Image-to-image models of the sources, and the fit-ready factory."""
 
+from keras_seqimage.models.blind_renet_restorer import BlindReNetRestorer
 from keras_seqimage.models.cnn_lstm_direct_attention import CNNLSTMDirectAttention
 from keras_seqimage.models.conv_autoencoder import ConvAutoencoder
 from keras_seqimage.models.conv_encoder import ConvEncoder
@@ -12,6 +13,7 @@ from keras_seqimage.models.recurrent_autoencoder import (
 from keras_seqimage.models.renet_restorer import ReNetRestorer
 
 __all__ = [
+    "BlindReNetRestorer",
     "CNNLSTMDirectAttention",
     "ConvAutoencoder",
     "ConvEncoder",

@@ -7,6 +7,7 @@ import keras
 
 from keras_seqimage._validation import check_choice
 from keras_seqimage.metrics import PSNR, SSIM
+from keras_seqimage.models.blind_renet_restorer import BlindReNetRestorer
 from keras_seqimage.models.cnn_lstm_direct_attention import CNNLSTMDirectAttention
 from keras_seqimage.models.conv_autoencoder import ConvAutoencoder
 from keras_seqimage.models.conv_encoder_decoder import ConvEncoderDecoder
@@ -25,6 +26,7 @@ MODELS = {
     "cnn_lstm_direct_attention": CNNLSTMDirectAttention,
     "conv_encoder_decoder": ConvEncoderDecoder,
     "renet_restorer": ReNetRestorer,
+    "blind_renet_restorer": BlindReNetRestorer,
 }
 
 # SSIM's 11x11 window needs images at least this large.

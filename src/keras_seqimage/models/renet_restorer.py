@@ -14,14 +14,16 @@ from keras_seqimage.layers.row_sequence import ORDERS
 from keras_seqimage.models._image_model import ImageModel
 
 
-def _check_sweeps(value):
+def check_sweeps(value, allow_empty=False):
+    """`sweeps`: a tuple of `"rows"` / `"columns"` (non-empty unless allowed)."""
     if (
         not isinstance(value, (list, tuple))
-        or not value
+        or (not value and not allow_empty)
         or not all(isinstance(v, str) and v in ORDERS for v in value)
     ):
+        what = "tuple" if allow_empty else "non-empty tuple"
         raise ValueError(
-            "`sweeps` must be a non-empty tuple of 'rows' and 'columns'. "
+            f"`sweeps` must be a {what} of 'rows' and 'columns'. "
             f"Received: sweeps={value!r}"
         )
     return tuple(value)
@@ -155,7 +157,7 @@ class ReNetRestorer(ImageModel):
         **kwargs,
     ):
         image_shape = check_image_shape("image_shape", image_shape)
-        sweeps = _check_sweeps(sweeps)
+        sweeps = check_sweeps(sweeps)
         units = check_non_negative_int("units", units)
         cell = check_choice("cell", cell, CELLS)
         linear = check_bool("linear", linear)
