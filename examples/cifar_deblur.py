@@ -39,6 +39,7 @@ import numpy as np
 from keras_seqimage import baselines, datasets, experiments, visualization
 from keras_seqimage.distribution import data_parallel_scope, device_count
 from keras_seqimage.layers import GaussianBlurLayer
+from keras_seqimage.metrics import PSNRLoss
 from keras_seqimage.models import MODELS, build_model
 
 PHOTOS_TEST = "astronaut"  # the photo held out for testing with --data photos
@@ -75,11 +76,38 @@ def parse_args(argv=None):
         help="the regularisation of --init-deconvolution (default: tuned on "
         "1,000 validation images with tune_separable_deconvolution)",
     )
+    parser.add_argument(
+        "--loss",
+        choices=("mse", "psnr"),
+        default="mse",
+        help="training loss: mean squared error (source 000) or "
+        "metrics.PSNRLoss (minus the mean per-image PSNR: every image's "
+        "relative error counts alike)",
+    )
+    parser.add_argument(
+        "--init-experts",
+        nargs="+",
+        type=Path,
+        metavar="MODEL",
+        help="blind_renet_restorer only: start the experts from these trained "
+        "renet_restorer .keras files (or run folders holding model.keras), one "
+        "per sigma of the model, in order",
+    )
     args = parser.parse_args(argv)
     if not isinstance(args.model_args, dict):
         parser.error(f"--model-args must be a JSON object, got {args.model_args!r}")
     if args.init_deconvolution and args.model != "renet_restorer":
         parser.error("--init-deconvolution needs --model renet_restorer")
+    if args.init_experts:
+        if args.model != "blind_renet_restorer":
+            parser.error("--init-experts needs --model blind_renet_restorer")
+        args.init_experts = [
+            path / "model.keras" if path.is_dir() else path
+            for path in args.init_experts
+        ]
+        missing = [str(path) for path in args.init_experts if not path.is_file()]
+        if missing:
+            parser.error(f"--init-experts: no such model file: {', '.join(missing)}")
     return args
 
 
@@ -247,9 +275,13 @@ def train_model(
             preset=preset,
             input_shape=image_shape,
             optimizer=make_optimizer(args, len(train_pairs)),
+            loss=PSNRLoss() if getattr(args, "loss", "mse") == "psnr" else "mse",
             metrics=None,  # scored after training; metrics slow each step
             **(overrides or {}),
         )
+        if getattr(args, "init_experts", None):
+            model.load_experts([str(path) for path in args.init_experts])
+            print(f"Experts from {', '.join(map(str, args.init_experts))}")
         print(
             f"Model: {model_name} (preset {preset}), {model.count_params():,} "
             f"params, {args.epochs} epochs, batch {args.batch_size}, learning "
@@ -492,12 +524,14 @@ def main(argv=None):
         "preset": preset,
         "model_args": args.model_args,
         "deconvolution_init": init,
+        "init_experts": [str(path) for path in args.init_experts or []],
         "deconvolution_init_val_psnr": init_psnr,
         "params": model.count_params(),
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "schedule": args.schedule,
+        "loss": args.loss,
         "median_epoch_seconds": experiments.median_epoch_seconds(history),
         "train_seconds_this_run": round(train_seconds, 1),
         "wiener_balance": balance,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from keras_seqimage.metrics import PSNR, SSIM, psnr, ssim
+from keras_seqimage.metrics import PSNR, SSIM, PSNRLoss, psnr, ssim
 from keras_seqimage.ops import gaussian_filter
 from tests.helpers import assert_config_round_trip
 
@@ -312,3 +312,70 @@ def test_metrics_in_compile_fit_evaluate(tmp_path):
     reloaded = loaded.evaluate(x, y_true, batch_size=4, verbose=0, return_dict=True)
     for name in ("psnr", "ssim"):
         np.testing.assert_allclose(reloaded[name], results[name], atol=1e-5)
+
+
+# --- PSNRLoss -------------------------------------------------------------------
+
+
+@settings(deadline=None, max_examples=15)
+@given(
+    batch=st.integers(1, 4),
+    size=st.integers(1, 6),
+    noise=st.floats(1e-3, 0.5),
+    data_range=st.sampled_from([1.0, 2.0, 255.0]),
+    seed=st.integers(0, 1000),
+)
+def test_psnr_loss_is_minus_the_mean_skimage_psnr(batch, size, noise, data_range, seed):
+    rng = np.random.default_rng(seed)
+    y_true = (rng.random((batch, size, size, 2)) * data_range).astype("float32")
+    y_pred = y_true + noise * data_range * rng.normal(size=y_true.shape)
+    y_pred = y_pred.astype("float32")
+    loss = PSNRLoss(data_range=data_range)
+    expected = -sk_psnr(y_true, y_pred, data_range)
+    # float32 differences of values up to 255: relative, not absolute, agreement.
+    np.testing.assert_allclose(float(loss(y_true, y_pred)), expected.mean(), rtol=1e-4)
+    per_image = PSNRLoss(data_range=data_range, reduction=None)(y_true, y_pred)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(per_image), expected, rtol=1e-4
+    )
+
+
+def test_psnr_loss_is_finite_on_identical_images():
+    y = np.full((2, 4, 4, 1), 0.5, "float32")
+    assert float(PSNRLoss()(y, y)) == pytest.approx(-100.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        (dict(data_range=0), r"`data_range` must be .*Received: data_range=0"),
+        (dict(epsilon=0.0), r"`epsilon` must be .*Received: epsilon=0\.0"),
+    ],
+)
+def test_psnr_loss_argument_errors(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        PSNRLoss(**kwargs)
+
+
+def test_psnr_loss_shape_error_names_the_arguments():
+    with pytest.raises(ValueError, match=r"PSNRLoss expects `y_true` and `y_pred`"):
+        PSNRLoss()(np.zeros((2, 4, 4, 1), "float32"), np.zeros((2, 4, 5, 1), "float32"))
+
+
+def test_psnr_loss_trains_saves_and_loads(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 4, 4, 1)).astype("float32")
+    y = np.clip(0.5 * x + 0.2, 0, 1).astype("float32")
+    inputs = keras.Input((4, 4, 1))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(keras.optimizers.Adam(0.05), PSNRLoss(epsilon=1e-8))
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, epochs=20, batch_size=16, verbose=0)
+    after = model.evaluate(x, y, verbose=0)
+    assert after < before - 5.0, (before, after)  # at least 5 dB better
+    config = assert_config_round_trip(PSNRLoss(2.0, 1e-6)).get_config()
+    assert config["data_range"] == 2.0 and config["epsilon"] == 1e-6
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert loaded.evaluate(x, y, verbose=0) == pytest.approx(after, rel=1e-5)
+    assert isinstance(loaded.loss, PSNRLoss) and loaded.loss.epsilon == 1e-8

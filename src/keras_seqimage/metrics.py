@@ -17,7 +17,7 @@ from keras_seqimage._validation import (
 )
 from keras_seqimage.ops import gaussian_filter
 
-__all__ = ["psnr", "ssim", "restoration_scores", "PSNR", "SSIM"]
+__all__ = ["psnr", "ssim", "restoration_scores", "PSNR", "SSIM", "PSNRLoss"]
 
 # Wang et al. (2004): 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03.
 # truncate 3.5 gives scipy's radius int(3.5 * 1.5 + 0.5) = 5, i.e. 11 taps,
@@ -308,6 +308,68 @@ class SSIM(_PerImageMean):
         self, data_range: float = 1.0, name: str = "ssim", dtype: str | None = None
     ) -> None:
         super().__init__(data_range=data_range, name=name, dtype=dtype)
+
+
+@keras.saving.register_keras_serializable(package="keras_seqimage")
+class PSNRLoss(keras.losses.Loss):
+    """Minus the mean per-image PSNR, as a training loss (in decibels).
+
+    Per image `10 * log10((mse + epsilon) / data_range**2)`, i.e. `-psnr`
+    kept finite by `epsilon`; the batch mean of it by default. Minimising it
+    maximises the mean per-image PSNR, the score the examples report. Unlike
+    mean squared error it weighs every image's *relative* error alike:
+    training on images of mixed difficulty (a range of blurs, say) with MSE
+    lets the hardest images dominate the gradient, and the easy ones, whose
+    PSNR is the most sensitive to small errors, lose decibels.
+
+    Args:
+        data_range: float > 0, the distance between the smallest and the
+            largest possible pixel value. Defaults to `1.0`.
+        epsilon: float > 0 added to each image's MSE. Defaults to `1e-10`
+            (PSNR at most 100 dB).
+        reduction: the Keras loss reduction. Defaults to
+            `"sum_over_batch_size"` (the mean over images).
+        name: str. Defaults to `"psnr_loss"`.
+        dtype: the dtype of the loss computation. Defaults to `None`.
+
+    Input shape:
+        `y_true` and `y_pred`: float tensors `(batch, height, width,
+        channels)` of equal shape.
+
+    Output shape:
+        A scalar (with `reduction=None`: `(batch,)`).
+
+    Example:
+
+    >>> import numpy as np
+    >>> y_true = np.full((2, 8, 8, 1), 0.5, dtype="float32")
+    >>> round(float(PSNRLoss()(y_true, y_true + 0.1)), 3)
+    -20.0
+    """
+
+    def __init__(
+        self,
+        data_range: float = 1.0,
+        epsilon: float = 1e-10,
+        reduction: str | None = "sum_over_batch_size",
+        name: str = "psnr_loss",
+        dtype: str | None = None,
+    ) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.data_range = check_positive("data_range", data_range)
+        self.epsilon = check_positive("epsilon", epsilon)
+
+    def call(self, y_true, y_pred):
+        y_true, y_pred = _check_images(y_true, y_pred, "PSNRLoss")
+        mse = ops.mean(ops.square(y_true - y_pred), axis=(1, 2, 3))
+        return 10.0 * ops.log10((mse + self.epsilon) / self.data_range**2)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "data_range": self.data_range,
+            "epsilon": self.epsilon,
+        }
 
 
 def _check_images(y_true, y_pred, fn_name):

@@ -1,6 +1,6 @@
 """Keras layers: row sequences, scipy-exact blur and the corruptions of the sources."""
 
-from keras_seqimage.layers.blur_gate import BlurGate
+from keras_seqimage.layers.blur_estimator import BlurEstimator, BlurInterpolation
 from keras_seqimage.layers.direct_attention_lstm_decoder import (
     DirectAttentionLSTMDecoder,
 )
@@ -21,5 +21,6 @@ __all__ = [
     "RowOcclusion",
     "RowSequenceToImage",
     "SaltAndPepperNoise",
-    "BlurGate",
+    "BlurEstimator",
+    "BlurInterpolation",
 ]

@@ -1,4 +1,6 @@
-"""Deblurring without knowing the blur: a bank of inverses, a gate, ReNet sweeps."""
+"""Deblurring without knowing the blur: estimate it, then use the nearest experts."""
+
+import os
 
 import keras
 
@@ -12,63 +14,67 @@ from keras_seqimage._validation import (
     check_positive_int,
 )
 from keras_seqimage.baselines import REGULARIZERS
-from keras_seqimage.layers.blur_gate import BlurGate, check_sigma_grid
+from keras_seqimage.layers.blur_estimator import (
+    BlurEstimator,
+    BlurInterpolation,
+    check_sigma_grid,
+)
 from keras_seqimage.layers.line_sweep import CELLS, LineSweep
 from keras_seqimage.models._image_model import ImageModel
-from keras_seqimage.models.renet_restorer import check_sweeps
+from keras_seqimage.models.renet_restorer import ReNetRestorer, check_sweeps
 
 
 @keras.saving.register_keras_serializable(package="keras_seqimage")
 class BlindReNetRestorer(ImageModel):
     """Restores images blurred by a Gaussian of unknown sigma in a range.
 
-    Three stages, all sequence layers of this toolkit:
+    Non-blind restoration made blind, from this toolkit's sequence layers:
 
-    1. A bank of branches, one per entry of `sigmas`: a rows and a columns
-       `LineSweep` (linear, `units=0`) set to the separable regularised
-       inverse of that blur (`ReNetRestorer(init_sigma=...)`), frozen unless
-       `train_branches=True`.
-    2. A `BlurGate` estimates each image's blur from how much detail each
-       inverse adds (the model is never told sigma; `estimate_sigma` returns
-       the estimate) and interpolates between the two branches around it.
-    3. `ReNetRestorer`-style refinement: one `LineSweep` per entry of
-       `sweeps` (identity line mix plus a bidirectional recurrent correction
-       with a zero-initialised head).
+    1. Probes: for each entry of `sigmas`, a rows and a columns `LineSweep`
+       fixed to the separable regularised inverse of that blur (frozen).
+    2. A `BlurEstimator` estimates each image's blur from how much detail
+       each probe adds: the model is never told sigma (`estimate_sigma`).
+    3. Experts: for each entry of `sigmas`, a `ReNetRestorer`-style stack of
+       `LineSweep`s (`sweeps`, `units`), its first rows and columns sweeps
+       initialised as that blur's inverse (`ReNetRestorer(init_sigma=...)`).
+    4. `BlurInterpolation` blends the two experts around the estimate,
+       linearly in sigma.
 
-    Untrained, the gate's estimate is the middle of `sigmas` for every image;
-    training teaches it to estimate, and the branches and sweeps to correct.
-    Train it on a range of blurs (`GaussianBlurLayer(sigma_range=...)`,
-    `examples/cifar_deblur.py --sigma-range 1.0 2.0`).
+    Untrained, the estimate is the middle of `sigmas` for every image, and
+    the model is that blur's separable inverse. Train it on a range of
+    blurs (`GaussianBlurLayer(sigma_range=...)`, `examples/cifar_deblur.py
+    --sigma-range 1.0 2.0`). The experts can start from trained per-sigma
+    `ReNetRestorer`s (`load_experts`); with `train_experts=False` only the
+    estimator then learns.
 
     Presets (`BlindReNetRestorer.presets`), on 32x32x3 images:
 
-    - `"gru_16_sigma_1_to_2"`: branches at sigma 1.0, 1.25, 1.5, 1.75 and
-      2.0, then rows, columns, rows, columns sweeps with a bidirectional
-      GRU(16) each. 187,265 parameters, 94,145 of them trainable.
+    - `"gru_16_sigma_1_to_2"`: probes and experts at sigma 1.0, 1.5 and
+      2.0; each expert is `ReNetRestorer`'s `linear_rows_columns_x2` with
+      `units=16` (rows, columns, rows, columns, bidirectional GRU(16)).
+      337,281 parameters, 55,872 of them the frozen probes.
 
     Args:
         image_shape: tuple `(height, width, channels)`, all known, height and
-            width >= 2. Defaults to `(32, 32, 3)`.
+            width >= 3. Defaults to `(32, 32, 3)`.
         sigmas: list of >= 2 strictly increasing floats >= 0, the blurs of
-            the branch inverses; the gate's estimates stay between the first
-            and the last. Defaults to `(1.0, 1.25, 1.5, 1.75, 2.0)`.
+            the probes and experts; estimates stay between the first and the
+            last. Defaults to `(1.0, 1.5, 2.0)`.
         init_balance: float >= 0, the inverses' regularisation weight.
             Defaults to `1e-3` (`baselines.tune_separable_deconvolution`'s
             choice on 8-bit CIFAR-10 at sigma 1.0, 1.5 and 2.0).
         init_regularizer: `"laplacian"` or `"identity"`. Defaults to
             `"laplacian"`.
-        gate_units: int > 0, hidden units of the gate. Defaults to `32`.
-        sweeps: tuple of `"rows"` / `"columns"` (may be empty), the
-            refinement sweeps. Defaults to `("rows", "columns", "rows",
-            "columns")`.
-        units: int >= 0, units of each direction of every refinement sweep's
-            recurrent cell; 0 makes them linear. Defaults to `16`.
+        estimator_units: int > 0, hidden units of the `BlurEstimator`.
+            Defaults to `32`.
+        sweeps: non-empty tuple of `"rows"` / `"columns"`, each expert's
+            sweeps. Defaults to `("rows", "columns", "rows", "columns")`.
+        units: int >= 0, units of each direction of the experts' recurrent
+            cells; 0 makes the experts linear. Defaults to `16`.
         cell: str, `"gru"` or `"lstm"`. Defaults to `"gru"`.
         activation: activation of the recurrent cells. Defaults to `"tanh"`.
-        train_branches: bool, train the branch inverses too. Defaults to
-            `False`: they stay the classical inverses, which measured better
-            (training them lets each drift towards the blurs of its
-            neighbours, and the gate's choice then matters less).
+        train_experts: bool, train the experts (else only the estimator).
+            Defaults to `True`.
         **kwargs: base model keyword arguments, such as `name`.
 
     Input shape:
@@ -91,7 +97,7 @@ class BlindReNetRestorer(ImageModel):
     presets = {
         "gru_16_sigma_1_to_2": {
             "image_shape": (32, 32, 3),
-            "sigmas": (1.0, 1.25, 1.5, 1.75, 2.0),
+            "sigmas": (1.0, 1.5, 2.0),
             "sweeps": ("rows", "columns", "rows", "columns"),
             "units": 16,
             "cell": "gru",
@@ -101,15 +107,15 @@ class BlindReNetRestorer(ImageModel):
     def __init__(
         self,
         image_shape=(32, 32, 3),
-        sigmas=(1.0, 1.25, 1.5, 1.75, 2.0),
+        sigmas=(1.0, 1.5, 2.0),
         init_balance=1e-3,
         init_regularizer="laplacian",
-        gate_units=32,
+        estimator_units=32,
         sweeps=("rows", "columns", "rows", "columns"),
         units=16,
         cell="gru",
         activation="tanh",
-        train_branches=False,
+        train_experts=True,
         **kwargs,
     ):
         image_shape = check_image_shape("image_shape", image_shape)
@@ -118,83 +124,125 @@ class BlindReNetRestorer(ImageModel):
         init_regularizer = check_choice(
             "init_regularizer", init_regularizer, REGULARIZERS
         )
-        gate_units = check_positive_int("gate_units", gate_units)
-        sweeps = check_sweeps(sweeps, allow_empty=True)
+        estimator_units = check_positive_int("estimator_units", estimator_units)
+        sweeps = check_sweeps(sweeps)
         units = check_non_negative_int("units", units)
         cell = check_choice("cell", cell, CELLS)
         activation = check_activation("activation", activation)
+        train_experts = check_bool("train_experts", train_experts)
         if min(image_shape[:2]) < 3:
             raise ValueError(
-                "`image_shape` needs height and width >= 3 (the gate takes "
-                "second differences of neighbouring pixels). Received: "
+                "`image_shape` needs height and width >= 3 (the blur estimator "
+                "takes second differences of neighbouring pixels). Received: "
                 f"image_shape={image_shape}"
             )
-        train_branches = check_bool("train_branches", train_branches)
+
+        def sweep(order, name, trainable=True, **arguments):
+            layer = LineSweep(
+                order=order,
+                init_balance=init_balance,
+                init_regularizer=init_regularizer,
+                name=name,
+                **arguments,
+            )
+            layer_call = layer(x)
+            # Set after the call: the setter reaches the built sublayers.
+            layer.trainable = trainable
+            return layer_call
 
         inputs = keras.Input(shape=image_shape, name="images")
-        branches = [
-            self._branch(
-                inputs, k, sigma, init_balance, init_regularizer, train_branches
-            )
-            for k, sigma in enumerate(sigmas)
-        ]
-        x = BlurGate(sigmas, units=gate_units, name="gate")([inputs, *branches])
-        for i, order in enumerate(sweeps):
-            x = LineSweep(
-                order=order,
-                units=units,
-                cell=cell,
-                activation=activation,
-                name=f"sweep_{i}_{order}",
-            )(x)
-        super().__init__(inputs=inputs, outputs=x, **kwargs)
+        probes = []
+        for k, sigma in enumerate(sigmas):
+            x = inputs
+            for order in ("rows", "columns"):
+                x = sweep(order, f"probe_{k}_{order}", False, units=0, init_sigma=sigma)
+            probes.append(x)
+        estimate = BlurEstimator(sigmas, estimator_units, name="blur_estimator")(
+            [inputs, *probes]
+        )
+        experts = []
+        for k, sigma in enumerate(sigmas):
+            x = inputs
+            for i, order in enumerate(sweeps):
+                first = order not in sweeps[:i]
+                x = sweep(
+                    order,
+                    f"expert_{k}_sweep_{i}_{order}",
+                    train_experts,
+                    units=units,
+                    cell=cell,
+                    activation=activation,
+                    init_sigma=sigma if first else None,
+                )
+            experts.append(x)
+        outputs = BlurInterpolation(sigmas, name="interpolation")([estimate, *experts])
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
         self.image_shape = image_shape
         self.sigmas = sigmas
         self.init_balance = init_balance
         self.init_regularizer = init_regularizer
-        self.gate_units = gate_units
+        self.estimator_units = estimator_units
         self.sweeps = sweeps
         self.units = units
         self.cell = cell
         self.activation = activation
-        self.train_branches = train_branches
+        self.train_experts = train_experts
 
-    @staticmethod
-    def _branch(inputs, index, sigma, balance, regularizer, trainable):
-        x = inputs
-        for order in ("rows", "columns"):
-            sweep = LineSweep(
-                order=order,
-                units=0,
-                init_sigma=sigma,
-                init_balance=balance,
-                init_regularizer=regularizer,
-                name=f"branch_{index}_{order}",
-            )
-            x = sweep(x)
-            # Set after the call: the setter reaches the built sublayers.
-            sweep.trainable = trainable
-        return x
-
-    def _gate_inputs(self, images):
+    def estimate_sigma(self, images):
+        """The blur the model estimates for each image, `(batch,)`."""
         images = keras.ops.convert_to_tensor(images)
         self._check_inputs(images)
-        branches = []
+        probes = []
         for k in range(len(self.sigmas)):
             x = images
             for order in ("rows", "columns"):
-                x = self.get_layer(f"branch_{k}_{order}")(x)
-            branches.append(x)
-        return [images, *branches]
+                x = self.get_layer(f"probe_{k}_{order}")(x)
+            probes.append(x)
+        return self.get_layer("blur_estimator")([images, *probes])
 
-    def estimate_sigma(self, images):
-        """The blur the gate estimates for each image, `(batch,)`."""
-        return self.get_layer("gate").estimate_sigma(self._gate_inputs(images))
+    def load_experts(self, models):
+        """Copy trained per-sigma `ReNetRestorer`s into the experts.
 
-    def branch_weights(self, images):
-        """The gate's per-image weights of the branches, `(batch, len(sigmas))`."""
-        return self.get_layer("gate").candidate_weights(self._gate_inputs(images))
+        Args:
+            models: one per entry of `sigmas`, in order: `ReNetRestorer`
+                models or paths of `.keras` files holding them, each built
+                like the experts (same `image_shape`, `sweeps`, `units`,
+                `cell`), typically trained at that sigma.
+
+        Returns:
+            The model itself.
+        """
+        if not isinstance(models, (list, tuple)) or len(models) != len(self.sigmas):
+            raise ValueError(
+                f"`models` must be a list of {len(self.sigmas)} ReNetRestorer "
+                f"models or .keras paths, one per sigma in {self.sigmas}. "
+                f"Received: models={models!r}"
+            )
+        expected = {
+            "image_shape": self.image_shape,
+            "sweeps": self.sweeps,
+            "units": self.units,
+            "cell": self.cell,
+        }
+        for k, model in enumerate(models):
+            if isinstance(model, (str, os.PathLike)):
+                model = keras.saving.load_model(model)
+            found = (
+                {key: getattr(model, key, None) for key in expected}
+                if isinstance(model, ReNetRestorer)
+                else type(model).__name__
+            )
+            if found != expected:
+                raise ValueError(
+                    f"`models[{k}]` must be a ReNetRestorer built like the "
+                    f"experts, {expected}. Received: {found}"
+                )
+            for i, order in enumerate(self.sweeps):
+                source = model.get_layer(f"sweep_{i}_{order}")
+                target = self.get_layer(f"expert_{k}_sweep_{i}_{order}")
+                target.set_weights(source.get_weights())
+        return self
 
     def get_config(self):
         return {
@@ -203,10 +251,10 @@ class BlindReNetRestorer(ImageModel):
             "sigmas": self.sigmas,
             "init_balance": self.init_balance,
             "init_regularizer": self.init_regularizer,
-            "gate_units": self.gate_units,
+            "estimator_units": self.estimator_units,
             "sweeps": self.sweeps,
             "units": self.units,
             "cell": self.cell,
             "activation": self.activation,
-            "train_branches": self.train_branches,
+            "train_experts": self.train_experts,
         }
