@@ -108,6 +108,43 @@ def test_cifar_deblur_with_zero_epochs_scores_the_initialisation(examples, tmp_p
     assert not (tmp_path / "loss_curves.png").exists()  # nothing was trained
 
 
+def test_cifar_deblur_blind_model_from_experts_with_psnr_loss(
+    examples, tmp_path, capsys
+):
+    import cifar_deblur
+
+    from keras_seqimage.models import ReNetRestorer
+
+    arguments = dict(sweeps=("rows", "columns"), units=2)
+    experts = []
+    for sigma in (1.0, 2.0):
+        path = tmp_path / f"expert_{sigma}.keras"
+        ReNetRestorer(**arguments, init_sigma=sigma).save(path)
+        experts.append(str(path))
+    results = cifar_deblur.main(
+        ["--data", "photos", *QUICK, "--quantize", "--model", "blind_renet_restorer",
+         "--preset", "none", "--model-args",
+         '{"sigmas": [1.0, 2.0], "sweeps": ["rows", "columns"], "units": 2}',
+         "--init-experts", *experts, "--loss", "psnr", "--sigma-range", "1.0", "2.0",
+         "--output", str(tmp_path / "run")]
+    )  # fmt: skip
+    assert results["loss"] == "psnr" and results["init_experts"] == experts
+    assert results["train_sigma_range"] == [1.0, 2.0]
+    estimated = results["estimated_sigma"]
+    assert 1.0 <= estimated["mean"] <= 2.0 and estimated["std"] >= 0
+    assert "Blur the model infers" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cifar_deblur.parse_args(["--init-experts", experts[0]])
+    assert "--init-experts needs --model blind_renet_restorer" in (
+        capsys.readouterr().err
+    )
+    with pytest.raises(SystemExit):
+        cifar_deblur.parse_args(
+            ["--model", "blind_renet_restorer", "--init-experts", "missing.keras"]
+        )
+    assert "no such model file: missing.keras" in capsys.readouterr().err
+
+
 def test_compare_models_scores_every_model_on_the_same_images(examples, tmp_path):
     import compare_models
 
