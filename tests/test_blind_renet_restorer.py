@@ -82,7 +82,7 @@ def test_interpolation_blends_the_two_candidates_around_sigma(batch, count, seed
         np.testing.assert_allclose(blended[b], expected, atol=1e-5)
 
 
-@settings(deadline=None, max_examples=8)
+@settings(deadline=None, max_examples=5)
 @given(
     batch=st.integers(1, 3),
     height=st.integers(3, 5),
@@ -166,19 +166,21 @@ def test_layer_configs_round_trip():
 
 
 def test_preset_parameter_count_and_factory():
-    model = BlindReNetRestorer.from_preset("gru_16_sigma_1_to_2")
+    with keras.StatelessScope(initialize_variables=False):
+        model = BlindReNetRestorer.from_preset("gru_16_sigma_1_to_2")
     probes = 3 * 2 * (96 * 96 + 96)  # two frozen Dense(96 -> 96) line mixes each
     estimator = (8 * 32 + 32) + (32 + 1)  # 2 x (3 + 1) features -> 32 -> 1
     experts = 3 * 93_696  # ReNetRestorer's linear_rows_columns_x2, units=16
     assert model.count_params() == probes + estimator + experts
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     assert trainable == estimator + experts
+    keras.backend.clear_session()
     assert MODELS["blind_renet_restorer"] is BlindReNetRestorer
     compiled = build_model("blind_renet_restorer", input_shape=SHAPE, units=2)
     assert compiled.optimizer is not None and compiled.image_shape == SHAPE
 
 
-@settings(deadline=None, max_examples=6)
+@settings(deadline=None, max_examples=4)
 @given(
     height=st.integers(3, 7),
     width=st.integers(3, 7),
@@ -190,7 +192,7 @@ def test_output_shape_equals_input_shape(height, width, channels, sweeps):
         image_shape=(height, width, channels),
         sigmas=(0.5, 1.0),
         sweeps=sweeps or ["rows"],
-        units=2,
+        units=0,  # recurrent experts: test_untrained_model_is_the_middle_...
     )
     x = images((2, height, width, channels))
     assert numpy(model(x)).shape == x.shape
@@ -199,7 +201,12 @@ def test_output_shape_equals_input_shape(height, width, channels, sweeps):
 @pytest.mark.parametrize("units", [0, 3])
 def test_untrained_model_is_the_middle_separable_inverse(units):
     x = images((3, *SHAPE))
-    model = BlindReNetRestorer(image_shape=SHAPE, sigmas=(0.8, 1.2, 1.6), units=units)
+    model = BlindReNetRestorer(
+        image_shape=SHAPE,
+        sigmas=(0.8, 1.2, 1.6),
+        sweeps=("rows", "columns"),
+        units=units,
+    )
     expected = separable_deconvolution(x, 1.2, 1e-3, clip=False)
     np.testing.assert_allclose(numpy(model(x)), expected, atol=1e-4)
     np.testing.assert_allclose(numpy(model.estimate_sigma(x)), 1.2, rtol=1e-6)
