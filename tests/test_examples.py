@@ -145,6 +145,34 @@ def test_cifar_deblur_blind_model_from_experts_with_psnr_loss(
     assert "no such model file: missing.keras" in capsys.readouterr().err
 
 
+def test_restoration_figure_draws_a_row_per_run(examples, tmp_path, capsys):
+    import cifar_deblur
+    import restoration_figure
+
+    runs = []
+    for model in ("conv_autoencoder", "renet_restorer"):
+        run = tmp_path / model
+        cifar_deblur.main(
+            ["--data", "photos", *QUICK, "--model", model, "--output", str(run)]
+        )
+        runs.append(str(run))
+    figure = tmp_path / "figures" / "grid.png"
+    rows = restoration_figure.main(
+        ["--data", "photos", "--test-subset", "4", "--runs", *runs,
+         "--figure", str(figure)]
+    )  # fmt: skip
+    assert figure.stat().st_size > 0
+    assert list(rows)[:3] == ["original", "blurred (sigma 1.0)", "Wiener"]
+    assert [label.split(" ")[0] for label in list(rows)[3:]] == [
+        "conv_autoencoder",
+        "renet_restorer",
+    ]
+    assert all(images.shape[0] == 4 for images in rows.values())
+    with pytest.raises(SystemExit):
+        restoration_figure.main(["--runs", str(tmp_path), "--figure", str(figure)])
+    assert "no model.keras in" in capsys.readouterr().err
+
+
 def test_compare_models_scores_every_model_on_the_same_images(examples, tmp_path):
     import compare_models
 
