@@ -367,12 +367,14 @@ def test_psnr_loss_trains_saves_and_loads(tmp_path):
     x = rng.random((64, 4, 4, 1)).astype("float32")
     y = np.clip(0.5 * x + 0.2, 0, 1).astype("float32")
     inputs = keras.Input((4, 4, 1))
-    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
-    model.compile(keras.optimizers.Adam(0.05), PSNRLoss(epsilon=1e-8))
+    dense = keras.layers.Dense(1, kernel_initializer="zeros")  # same start everywhere
+    model = keras.Model(inputs, dense(inputs))
+    # A larger step makes Adam oscillate on the log-scale loss.
+    model.compile(keras.optimizers.Adam(0.01), PSNRLoss(epsilon=1e-8))
     before = model.evaluate(x, y, verbose=0)
-    model.fit(x, y, epochs=20, batch_size=16, verbose=0)
+    model.fit(x, y, epochs=30, batch_size=16, shuffle=False, verbose=0)
     after = model.evaluate(x, y, verbose=0)
-    assert after < before - 5.0, (before, after)  # at least 5 dB better
+    assert after < before - 10.0, (before, after)  # 14.5 dB better on each backend
     config = assert_config_round_trip(PSNRLoss(2.0, 1e-6)).get_config()
     assert config["data_range"] == 2.0 and config["epsilon"] == 1e-6
     model.save(tmp_path / "model.keras")
