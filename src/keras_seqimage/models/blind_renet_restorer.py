@@ -140,7 +140,7 @@ class BlindReNetRestorer(ImageModel):
                 f"image_shape={image_shape}"
             )
 
-        def sweep(order, name, trainable=True, **arguments):
+        def sweep(x, order, name, trainable, **arguments):
             layer = LineSweep(
                 order=order,
                 init_balance=init_balance,
@@ -148,17 +148,19 @@ class BlindReNetRestorer(ImageModel):
                 name=name,
                 **arguments,
             )
-            layer_call = layer(x)
+            outputs = layer(x)
             # Set after the call: the setter reaches the built sublayers.
             layer.trainable = trainable
-            return layer_call
+            return outputs
 
         inputs = keras.Input(shape=image_shape, name="images")
         probes = []
         for k, sigma in enumerate(sigmas):
             x = inputs
             for order in ("rows", "columns"):
-                x = sweep(order, f"probe_{k}_{order}", False, units=0, init_sigma=sigma)
+                x = sweep(
+                    x, order, f"probe_{k}_{order}", False, units=0, init_sigma=sigma
+                )
             probes.append(x)
         estimate = BlurEstimator(sigmas, estimator_units, name="blur_estimator")(
             [inputs, *probes]
@@ -169,6 +171,7 @@ class BlindReNetRestorer(ImageModel):
             for i, order in enumerate(sweeps):
                 first = order not in sweeps[:i]
                 x = sweep(
+                    x,
                     order,
                     f"expert_{k}_sweep_{i}_{order}",
                     train_experts,
