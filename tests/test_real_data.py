@@ -124,3 +124,19 @@ def test_cnn_cnn_baseline_does_not_collapse_on_half_blanked_mnist(shared_data):
     outputs = keras.ops.convert_to_numpy(model.predict(corrupted[:200], verbose=0))
     assert history.history["loss"][-1] < 0.1
     assert outputs[:, :14].mean() > 0.05  # the kept upper half is not black
+
+
+def test_cnn_lstm_output_depends_on_the_digit_on_half_blanked_mnist(shared_data):
+    """With the paper's sigmoid output and MSE it wrote one mean digit for all."""
+    from keras_seqimage.models import CNNLSTMDirectAttention
+
+    keras.utils.set_random_seed(0)
+    digits = first_mnist_digits(shared_data, count=3000)
+    corrupted = digits.copy()
+    corrupted[:, 14:] = 0.0
+    model = CNNLSTMDirectAttention.from_preset("paper")
+    model.compile(keras.optimizers.Adam(1e-3), "mse")
+    model.fit(corrupted, digits, batch_size=100, epochs=1, verbose=0)
+    outputs = keras.ops.convert_to_numpy(model.predict(corrupted[:200], verbose=0))
+    # Spread across images, per pixel: zero when the model ignores its input.
+    assert outputs.std(axis=0).mean() > 0.02

@@ -47,7 +47,10 @@ class DirectAttentionLSTMDecoder(keras.layers.Layer):
         num_layers: int, number of stacked LSTM layers. Defaults to `5`, as
             in the paper.
         output_activation: str or callable, activation of the output row
-            projection. Defaults to `"sigmoid"` (pixels in `[0, 1]`).
+            projection; `None` is linear. Defaults to `"sigmoid"` (pixels in
+            `[0, 1]`, the paper's decoder). `CNNLSTMDirectAttention` passes
+            `None` by default: trained with MSE, the sigmoid version
+            collapsed to one output for every input on MNIST.
         dropout: float in `[0, 1)`, dropout rate on the inputs of every LSTM
             layer (one mask per sequence, as in `keras.layers.LSTM`). The
             paper uses `0.25`. Defaults to `0.0`.

@@ -52,8 +52,13 @@ class CNNLSTMDirectAttention(ImageModel):
         thought_size: int, the size of the thought vector. Defaults to `100`.
         units: int, hidden size of each decoder LSTM layer. Defaults to `128`.
         num_layers: int, number of decoder LSTM layers. Defaults to `5`.
-        output_activation: str, activation of the output rows. Defaults to
-            `"sigmoid"`.
+        output_activation: activation of the output rows; `None` is linear.
+            Defaults to `None`. The paper's decoder ends in a sigmoid, but
+            trained with MSE on half-blanked MNIST the sigmoid version
+            collapsed to one mean digit for every input (validation loss 0.069
+            after 40 epochs, output identical across images), where the
+            linear output trains (0.057 after 4 epochs); pass `"sigmoid"` for
+            the paper's decoder.
         dropout: float in `[0, 1)`, dropout on the inputs of every decoder
             LSTM layer. Defaults to `0.0`.
         recurrent_dropout: float in `[0, 1)`, dropout on the decoder's
@@ -113,7 +118,7 @@ class CNNLSTMDirectAttention(ImageModel):
         thought_size: int = 100,
         units: int = 128,
         num_layers: int = 5,
-        output_activation: str | Callable | None = "sigmoid",
+        output_activation: str | Callable | None = None,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         kernel_l2: float = 0.0,
