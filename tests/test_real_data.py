@@ -139,4 +139,4 @@ def test_cnn_lstm_output_depends_on_the_digit_on_half_blanked_mnist(shared_data)
     model.fit(corrupted, digits, batch_size=100, epochs=1, verbose=0)
     outputs = keras.ops.convert_to_numpy(model.predict(corrupted[:200], verbose=0))
     # Spread across images, per pixel: zero when the model ignores its input.
-    assert outputs.std(axis=0).mean() > 0.02
+    assert outputs.std(axis=0).mean() > 0.005  # 0.023-0.037 here; sigmoid: 0.0
