@@ -317,8 +317,12 @@ def test_deconvolution_init_with_balance_zero_inverts_scipys_blur():
     x = images((4, 32, 32, 3), seed=5)
     blurred = scipy.ndimage.gaussian_filter(x, sigma=(0, 1, 1, 0), mode="reflect")
     model = ReNetRestorer(units=0, init_sigma=1.0, init_balance=0.0)
-    # float32 weights and sums; the inverse's norm is about 67 per axis.
-    np.testing.assert_allclose(numpy(model(blurred)), x, atol=2e-4)
+    # float32 weights and sums, and the inverse's norm is about 67 per axis: the
+    # largest error was 2.9e-5 on TF and torch, 2.04e-4 on JAX (XLA, an AVX-512 CPU);
+    # the blur itself moves pixels by 0.21 on average.
+    restored = numpy(model(blurred))
+    np.testing.assert_allclose(restored, x, atol=1e-3)
+    assert np.abs(restored - x).mean() < 1e-4
 
 
 @settings(max_examples=10, deadline=None)
