@@ -236,6 +236,14 @@ def worker(args):
         keras_fit(ours, images, images),
         keras_predict(ours, predict_images),
     )
+    if backend == "torch":
+        keras_step = build_model("lstm_autoencoder", preset=preset, metrics=[])
+        keras_step.fast_train_step = False
+        configs["ours: Keras' own fit step (fast_train_step=False)"] = (
+            "ours",
+            keras_fit(keras_step, images, images),
+            None,
+        )
     with_metrics = build_model("lstm_autoencoder", preset=preset)
     configs["ours: factory defaults (metrics MSE, PSNR, SSIM)"] = (
         "ours",

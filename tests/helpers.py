@@ -1,5 +1,10 @@
 """Test helpers shared by the layer and model tests."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import keras
 import numpy as np
 
@@ -26,3 +31,31 @@ def assert_config_round_trip(layer):
     clone = type(layer).from_config(config)
     assert clone.get_config() == config
     return clone
+
+
+def assert_file_passes_on_torch(test_file):
+    """Run the pytest file `test_file` on the torch backend in a subprocess.
+
+    For code that only exists on torch (the fused LSTM kernel, the lean
+    training step), so that the TensorFlow and JAX runs check it too.
+    """
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "KERAS_BACKEND": "torch"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(Path(test_file).resolve().relative_to(root)),
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and " failed" not in done.stdout

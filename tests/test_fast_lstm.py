@@ -6,10 +6,6 @@ and JAX, so `test_torch_backend_subprocess` reruns this file with
 """
 
 import importlib.util
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -17,7 +13,11 @@ import pytest
 
 from keras_seqimage.layers import FastLSTM, fast_lstm
 from keras_seqimage.models import LSTMAutoencoder
-from tests.helpers import assert_config_round_trip, assert_saving_round_trip
+from tests.helpers import (
+    assert_config_round_trip,
+    assert_file_passes_on_torch,
+    assert_saving_round_trip,
+)
 
 TORCH = keras.backend.backend() == "torch"
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -100,6 +100,31 @@ def test_fallback_when_fused_cannot_apply(fused_calls):
             _numpy(fast(x))[0], _numpy(reference(x))[0], atol=1e-6
         )
     assert fused_calls == []
+
+
+def test_initial_state_and_stateful_layers_match_keras_lstm(fused_calls):
+    # Both skip FastLSTM's shortcut in `call` for Keras' state set-up, then run
+    # the fused kernel from `inner_loop`.
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 4, 3)).astype("float32")
+    states = [rng.standard_normal((2, 5)).astype("float32") for _ in range(2)]
+    fast, reference = _pair(units=5, features=3, steps=4, return_sequences=True)
+    np.testing.assert_allclose(
+        _numpy(fast(x, initial_state=states))[0],
+        _numpy(reference(x, initial_state=states))[0],
+        atol=2e-6,
+    )
+    # Stateful: the batch size is part of the state, so built with it.
+    fast = FastLSTM(5, stateful=True)
+    reference = FastLSTM(5, stateful=True, fused=False)
+    for layer in (fast, reference):
+        layer.build((2, 4, 3))
+    reference.set_weights(fast.get_weights())
+    for _ in range(2):  # the second call starts from the first call's states
+        np.testing.assert_allclose(
+            _numpy(fast(x))[0], _numpy(reference(x))[0], atol=2e-6
+        )
+    assert len(fused_calls) == (3 if TORCH else 0)
 
 
 def test_masked_input_uses_the_stock_path(fused_calls):
@@ -188,23 +213,4 @@ def test_fused_must_be_bool():
 @pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
 def test_torch_backend_subprocess():
     """Run this file on the torch backend, where the fused path exists."""
-    root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "KERAS_BACKEND": "torch"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            str(Path(__file__).relative_to(root)),
-        ],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert " passed" in done.stdout and " failed" not in done.stdout
+    assert_file_passes_on_torch(__file__)

@@ -117,6 +117,31 @@ class FastLSTM(keras.layers.LSTM):
         super().__init__(units, **kwargs)
         self.fused = check_bool("fused", fused)
 
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        # The common case straight to the kernel: `RNN.call`'s state set-up
+        # (zero states through `keras.ops`, casts, dropout-mask bookkeeping)
+        # costs about as much Python as the rest of the layer.
+        if (
+            initial_state is None
+            and not self.stateful
+            and not (training and self.dropout)
+            and fused_lstm_supported(self, mask=mask, training=training)
+        ):
+            import torch
+
+            sequences = keras.ops.convert_to_tensor(sequences, self.compute_dtype)
+            zeros = torch.zeros(
+                (sequences.shape[0], self.units),
+                dtype=sequences.dtype,
+                device=sequences.device,
+            )
+            last_output, outputs, states = self._fused_loop(sequences, zeros, zeros)
+            output = outputs if self.return_sequences else last_output
+            return (output, *states) if self.return_state else output
+        return super().call(
+            sequences, initial_state=initial_state, mask=mask, training=training
+        )
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
@@ -127,12 +152,20 @@ class FastLSTM(keras.layers.LSTM):
         if training and self.dropout:
             dropout_mask = self.cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * keras.ops.expand_dims(dropout_mask, axis=1)
-        cell = self.cell
-        bias = cell.bias if cell.use_bias else None
-        return _torch_fused_lstm(
+        return self._fused_loop(
             keras.ops.convert_to_tensor(sequences, dtype=self.compute_dtype),
             keras.ops.convert_to_tensor(initial_state[0]),
             keras.ops.convert_to_tensor(initial_state[1]),
+        )
+
+    def _fused_loop(self, sequences, h, c):
+        """`(last_output, outputs, [h, c])` of the fused kernel (torch tensors)."""
+        cell = self.cell
+        bias = cell.bias if cell.use_bias else None
+        return _torch_fused_lstm(
+            sequences,
+            h,
+            c,
             keras.ops.convert_to_tensor(cell.kernel),
             keras.ops.convert_to_tensor(cell.recurrent_kernel),
             None if bias is None else keras.ops.convert_to_tensor(bias),

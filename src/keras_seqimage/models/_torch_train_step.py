@@ -1,0 +1,240 @@
+"""The image models' leaner `fit` step on the torch backend.
+
+Keras' torch training step spends a few milliseconds per batch in Python
+around the kernels: every layer's `Layer.__call__` (call context, autocast,
+masks, input checks) and the compiled loss (`CompileLoss`, `Loss.__call__`).
+For source 000's model that is about 15 % of a batch-64 step (see
+`docs/performance.md`). `torch_train_step` is the same step, with the same
+optimizer update, loss tracker and metrics, minus that Python, where it
+provably changes nothing:
+
+- forward: the functional graph is walked calling each layer's `call`
+  directly, when every layer is one whose `call` does all its work given an
+  explicit `training` (`DIRECT_CALL_LAYERS`), all in the input's float dtype
+  (nothing for autocast to do), with no activity regulariser;
+- loss: `mean((y_pred - y) ** 2)` in torch, when the compiled loss is plain
+  mean squared error (no loss weights, no sample weights, no regularisation
+  losses), which is what Keras' `"mse"` computes;
+- update: Keras' Adam (no clipping, weight decay, EMA, gradient accumulation,
+  loss scaling or AMSGrad; no constrained variables) as one call of torch's
+  fused Adam kernel (`torch.optim.adam.adam(fused=True)`) on the Keras
+  variables and Keras' own moment slots, with its epsilon moved inside the
+  bias correction so the update is Keras' formula, not torch's;
+- otherwise that part runs Keras' own code.
+
+`ImageModel.train_step` calls it on the torch backend unless the model's
+`fast_train_step` attribute is `False`. Tests check that both paths give the
+same losses and weights.
+"""
+
+from dataclasses import dataclass, field
+
+import keras
+
+from keras_seqimage.layers import FastLSTM, ImageToRowSequence, RowSequenceToImage
+
+# Layer types (exact: a subclass may override `call`) whose `call` needs
+# nothing from `Layer.__call__` but an explicit `training`: no sublayer called
+# through the call context, no mask, no `add_loss`. The RNN layers pass
+# `training` to their cell themselves.
+DIRECT_CALL_LAYERS = (
+    keras.layers.Dense,
+    keras.layers.Reshape,
+    keras.layers.RepeatVector,
+    keras.layers.Add,
+    keras.layers.LSTM,
+    keras.layers.GRU,
+    keras.layers.SimpleRNN,
+    FastLSTM,
+    ImageToRowSequence,
+    RowSequenceToImage,
+)
+MSE_NAMES = ("mse", "mean_squared_error", "MeanSquaredError")
+
+
+@dataclass(frozen=True)
+class TrainStepPlan:
+    """What of Keras' step `torch_train_step` may replace, for one compile."""
+
+    walk_graph: bool
+    plain_mse: bool
+    fused_adam: bool
+    # What it was made for: `compile` makes a new optimizer or compiled loss.
+    optimizer: object = field(default=None, compare=False, repr=False)
+    compile_loss: object = field(default=None, compare=False, repr=False)
+
+
+def plan_for(model):
+    """`model`'s plan, made again when `model` was compiled since."""
+    plan = getattr(model, "_train_step_plan", None)
+    if (
+        plan is None
+        or plan.optimizer is not model.optimizer
+        or plan.compile_loss is not getattr(model, "_compile_loss", None)
+    ):
+        plan = make_plan(model)
+        model._train_step_plan = plan
+    return plan
+
+
+def make_plan(model):
+    """The `TrainStepPlan` for `model` as compiled now."""
+    layers = list(model._flatten_layers(include_self=False))
+    dtype = model.compute_dtype
+    walk_graph = (
+        len(model.inputs) == 1
+        and len(model.outputs) == 1
+        and all(
+            type(layer) in DIRECT_CALL_LAYERS
+            and layer.compute_dtype == dtype
+            and layer.activity_regularizer is None
+            for layer in _graph_layers(model)
+        )
+    )
+    regularised = any(
+        getattr(v, "regularizer", None) is not None for v in model.weights
+    ) or any(layer.activity_regularizer is not None for layer in layers)
+    compile_loss = getattr(model, "_compile_loss", None)
+    plain_mse = (
+        _is_plain_mse(model.loss)
+        and compile_loss is not None
+        and compile_loss._user_loss_weights is None
+        and not regularised
+        and type(model).compute_loss is keras.Model.compute_loss
+    )
+    return TrainStepPlan(
+        walk_graph=walk_graph,
+        plain_mse=plain_mse,
+        fused_adam=_is_plain_adam(model),
+        optimizer=model.optimizer,
+        compile_loss=compile_loss,
+    )
+
+
+def torch_train_step(model, data, plan):
+    """One training step: Keras' torch `train_step` with `plan`'s shortcuts."""
+    import torch
+
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    same_dtype = getattr(x, "dtype", None) == getattr(torch, model.compute_dtype)
+    if plan.walk_graph and same_dtype:
+        model._check_inputs(x)
+        y_pred = _walk_graph(model, x)
+    else:
+        y_pred = model(x, training=True)
+    model.zero_grad()
+    if (
+        plan.plain_mse
+        and sample_weight is None
+        and isinstance(y, torch.Tensor)
+        and y.dtype == y_pred.dtype
+        and y.shape == y_pred.shape
+    ):
+        loss = torch.mean(torch.square(y_pred - y))
+    else:
+        loss = model._compute_loss(
+            x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
+        )
+    model._loss_tracker.update_state(loss, sample_weight=x.shape[0])
+    loss = model.optimizer.scale_loss(loss)
+    trainable_weights = model.trainable_weights[:]
+    if trainable_weights:
+        loss.backward()
+        gradients = [v.value.grad for v in trainable_weights]
+        with torch.no_grad():
+            optimizer = model.optimizer
+            if plan.fused_adam and optimizer.built and None not in gradients:
+                _fused_adam_update(optimizer, gradients, trainable_weights)
+            else:
+                optimizer.apply(gradients, trainable_weights)
+    return model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+
+def _fused_adam_update(optimizer, gradients, variables):
+    """`optimizer.apply` of a plain Keras `Adam`, in torch's fused kernel.
+
+    Keras: `p -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)`;
+    torch: `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps')`:
+    the same update for `eps' = eps / sqrt(1 - b2^t)`.
+    """
+    import torch
+    from torch.optim.adam import adam
+
+    index = optimizer._get_variable_index
+    step = int(optimizer.iterations.value) + 1
+    learning_rate = optimizer.learning_rate
+    if isinstance(learning_rate, torch.Tensor):
+        learning_rate = float(learning_rate)
+    beta_1, beta_2 = float(optimizer.beta_1), float(optimizer.beta_2)
+    adam(
+        [v.value for v in variables],
+        gradients,
+        [optimizer._momentums[index(v)].value for v in variables],
+        [optimizer._velocities[index(v)].value for v in variables],
+        [],
+        # torch counts steps in these and adds 1 before the update.
+        [torch.tensor(float(step - 1)) for _ in variables],
+        fused=True,
+        amsgrad=False,
+        beta1=beta_1,
+        beta2=beta_2,
+        lr=learning_rate,
+        weight_decay=0.0,
+        eps=float(optimizer.epsilon) / (1.0 - beta_2**step) ** 0.5,
+        maximize=False,
+    )
+    optimizer.iterations.assign_add(1)
+
+
+def _is_plain_adam(model):
+    """Whether the model's optimizer is Keras' Adam with nothing added."""
+    optimizer = model.optimizer
+    return (
+        isinstance(optimizer, keras.optimizers.Adam)
+        and type(optimizer).__module__.startswith("keras.src.backend.torch")
+        and not optimizer.amsgrad
+        and optimizer.weight_decay is None
+        and optimizer.clipnorm is None
+        and optimizer.clipvalue is None
+        and optimizer.global_clipnorm is None
+        and not optimizer.use_ema
+        and not optimizer.gradient_accumulation_steps
+        and optimizer.loss_scale_factor is None
+        and not any(
+            v.constraint is not None or getattr(v, "overwrite_with_gradient", False)
+            for v in model.trainable_weights
+        )
+    )
+
+
+def _graph_layers(model):
+    """The layers of the model's own functional graph (not nested ones)."""
+    return [
+        node.operation
+        for nodes in model._nodes_by_depth.values()
+        for node in nodes
+        if node.operation is not None and not node.is_input
+    ]
+
+
+def _walk_graph(model, x):
+    """The model's functional graph, each layer's `call` run directly."""
+
+    def direct_call(layer):
+        if not getattr(layer, "_call_has_training_arg", False):
+            return layer.call
+        return lambda *args, **kwargs: layer.call(*args, **{**kwargs, "training": True})
+
+    outputs = model._run_through_graph([x], operation_fn=direct_call)
+    return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+
+
+def _is_plain_mse(loss):
+    if isinstance(loss, str):
+        return loss in MSE_NAMES
+    if loss is keras.losses.mean_squared_error:
+        return True
+    return (
+        type(loss) is keras.losses.MeanSquaredError
+        and loss.reduction == "sum_over_batch_size"
+    )

@@ -1,0 +1,262 @@
+"""The image models' lean torch `fit` step equals Keras' own step.
+
+`ImageModel.train_step` replaces parts of Keras' torch step (graph walk, MSE in
+torch, fused Adam) where the plan says they change nothing. These tests train
+the same model from the same weights with `fast_train_step` on and off and
+compare losses, metrics and weights; they also check that each shortcut ran
+(so the comparison is not vacuous) and that every case the plan excludes
+falls back to Keras' code. The step exists on torch only: on TensorFlow and
+JAX, `test_torch_backend_subprocess` reruns this file on torch.
+"""
+
+import importlib.util
+
+import keras
+import numpy as np
+import pytest
+
+from keras_seqimage.models import (
+    ConvAutoencoder,
+    LSTMAutoencoder,
+    SimpleRNNAutoencoder,
+    _torch_train_step,
+)
+from keras_seqimage.models.factory import compile_model
+from tests.helpers import assert_file_passes_on_torch
+
+TORCH = keras.backend.backend() == "torch"
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+torch_only = pytest.mark.skipif(not TORCH, reason="the lean step is torch's")
+
+SHAPE = (6, 5, 2)
+
+
+def _data(seed=0, count=24):
+    rng = np.random.default_rng(seed)
+    x = rng.random((count, *SHAPE), dtype="float32")
+    y = np.clip(x + 0.1 * rng.standard_normal(x.shape), 0, 1).astype("float32")
+    return x, y
+
+
+def _lstm(**kwargs):
+    return LSTMAutoencoder(image_shape=SHAPE, encoder_units=(7, 4), **kwargs)
+
+
+@pytest.fixture
+def shortcut_calls(monkeypatch):
+    """Counts the calls of each shortcut of the lean step."""
+    calls = {"walk": 0, "adam": 0}
+    for key, name in (("walk", "_walk_graph"), ("adam", "_fused_adam_update")):
+        original = getattr(_torch_train_step, name)
+
+        def counting(*args, _key=key, _original=original, **kwargs):
+            calls[_key] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(_torch_train_step, name, counting)
+    return calls
+
+
+def _train_both(make_model, make_compile_kwargs=dict, fit_kwargs=None, epochs=2):
+    """Histories and weights of the same model trained with each step.
+
+    `make_compile_kwargs` returns fresh compile arguments for each run (an
+    optimizer object belongs to one model).
+    """
+    x, y = _data()
+    runs = []
+    for fast in (True, False):
+        keras.utils.set_random_seed(3)  # same initial weights for both
+        model = make_model()
+        compile_model(model, **make_compile_kwargs())
+        model.fast_train_step = fast
+        history = model.fit(
+            x,
+            y,
+            batch_size=8,
+            epochs=epochs,
+            shuffle=False,
+            verbose=0,
+            **(fit_kwargs or {}),
+        )
+        runs.append((history.history, model.get_weights()))
+    return runs
+
+
+def _assert_same_training(runs, atol=1e-5):
+    (fast_logs, fast_weights), (keras_logs, keras_weights) = runs
+    assert fast_logs.keys() == keras_logs.keys()
+    for name in fast_logs:
+        np.testing.assert_allclose(
+            fast_logs[name], keras_logs[name], rtol=1e-4, err_msg=name
+        )
+    for got, want in zip(fast_weights, keras_weights, strict=True):
+        np.testing.assert_allclose(got, want, atol=atol)
+
+
+MODELS = {
+    "lstm sequence": _lstm,
+    "lstm vector + decoder": lambda: _lstm(bottleneck="vector", decoder_units=(5,)),
+    "lstm residual, columns": lambda: _lstm(residual=True, order="columns"),
+    "simple rnn": lambda: SimpleRNNAutoencoder(image_shape=SHAPE, encoder_units=(6,)),
+}
+
+
+@torch_only
+@pytest.mark.parametrize("name", MODELS)
+def test_lean_step_trains_exactly_like_keras_step(name, shortcut_calls):
+    runs = _train_both(MODELS[name])
+    _assert_same_training(runs)
+    # 2 epochs x 3 batches, all on the lean path (`fit` builds the optimizer
+    # before the first step).
+    assert shortcut_calls == {"walk": 6, "adam": 6}
+
+
+@torch_only
+def test_plan_takes_every_shortcut_for_the_factory_defaults():
+    model = compile_model(_lstm())
+    plan = _torch_train_step.make_plan(model)
+    assert plan == _torch_train_step.TrainStepPlan(
+        walk_graph=True, plain_mse=True, fused_adam=True
+    )
+
+
+@torch_only
+@pytest.mark.parametrize(
+    ("make_model", "compile_kwargs", "expected"),
+    [
+        # Conv layers are not in DIRECT_CALL_LAYERS: Keras' forward.
+        (
+            lambda: ConvAutoencoder(image_shape=(8, 8, 1), filters=(3,)),
+            {},
+            {"walk_graph": False},
+        ),
+        (_lstm, {"loss": "mae"}, {"plain_mse": False}),
+        (
+            _lstm,
+            {"loss": keras.losses.MeanSquaredError(reduction="sum")},
+            {"plain_mse": False},
+        ),
+        (_lstm, {"optimizer": keras.optimizers.SGD(0.1)}, {"fused_adam": False}),
+        (
+            _lstm,
+            {"optimizer": keras.optimizers.Adam(clipnorm=1.0)},
+            {"fused_adam": False},
+        ),
+        (
+            _lstm,
+            {"optimizer": keras.optimizers.Adam(amsgrad=True)},
+            {"fused_adam": False},
+        ),
+        (
+            _lstm,
+            {"optimizer": keras.optimizers.AdamW()},  # a subclass of Adam
+            {"fused_adam": False},
+        ),
+    ],
+)
+def test_plan_falls_back_where_a_shortcut_would_change_results(
+    make_model, compile_kwargs, expected
+):
+    model = compile_model(make_model(), **compile_kwargs)
+    plan = _torch_train_step.make_plan(model)
+    for field, value in expected.items():
+        assert getattr(plan, field) == value, (field, plan)
+
+
+@torch_only
+@pytest.mark.parametrize(
+    "make_compile_kwargs",
+    [
+        lambda: {"loss": "mae"},
+        lambda: {"optimizer": keras.optimizers.SGD(0.05, momentum=0.9)},
+        lambda: {"optimizer": keras.optimizers.Adam(clipnorm=0.1)},
+        # A schedule: the fused update reads the learning rate every step.
+        lambda: {
+            "optimizer": keras.optimizers.Adam(
+                keras.optimizers.schedules.ExponentialDecay(1e-2, 2, 0.5)
+            )
+        },
+    ],
+    ids=["mae", "sgd", "clipnorm", "schedule"],
+)
+def test_fallbacks_and_schedules_train_like_keras_step(make_compile_kwargs):
+    _assert_same_training(_train_both(_lstm, make_compile_kwargs))
+
+
+@torch_only
+def test_sample_weights_and_validation_train_like_keras_step():
+    x, _ = _data(seed=5, count=8)
+    # One weight per loss element: Keras' MSE keeps (batch, height, width).
+    weights = np.linspace(0.5, 2.0, 24 * 6 * 5).reshape(24, 6, 5).astype("float32")
+    runs = _train_both(
+        _lstm,
+        fit_kwargs={"sample_weight": weights, "validation_data": (x, x)},
+    )
+    assert "val_loss" in runs[0][0]
+    _assert_same_training(runs)
+
+
+@torch_only
+def test_conv_model_trains_like_keras_step(shortcut_calls):
+    runs = _train_both(lambda: ConvAutoencoder(image_shape=SHAPE, filters=(3,)))
+    # Not walked (conv layers), but the MSE and the Adam update are lean.
+    assert shortcut_calls == {"walk": 0, "adam": 6}
+    _assert_same_training(runs)
+
+
+@torch_only
+def test_fast_train_step_false_runs_keras_step(shortcut_calls):
+    model = compile_model(_lstm())
+    model.fast_train_step = False
+    x, y = _data()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert shortcut_calls == {"walk": 0, "adam": 0}
+
+
+@torch_only
+def test_recompiling_makes_a_new_plan(shortcut_calls):
+    model = compile_model(_lstm())
+    x, y = _data()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert model._train_step_plan.fused_adam
+    model.compile(optimizer=keras.optimizers.SGD(), loss="mse")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert not model._train_step_plan.fused_adam
+
+
+@torch_only
+def test_loaded_model_trains_with_the_lean_step(tmp_path, shortcut_calls):
+    model = compile_model(_lstm(), metrics=[])
+    x, y = _data()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    loaded.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert shortcut_calls == {"walk": 6, "adam": 6}
+    assert loaded._train_step_plan.optimizer is loaded.optimizer
+
+
+@torch_only
+def test_wrong_input_shape_in_fit_still_gets_the_models_error():
+    model = compile_model(_lstm())
+    x, y = _data()
+    with pytest.raises(ValueError, match=r"LSTMAutoencoder.*inputs"):
+        model.fit(x[:, :, :4], y[:, :, :4], batch_size=8, epochs=1, verbose=0)
+
+
+def test_other_backends_compile_their_own_step():
+    # The attribute exists everywhere; on TensorFlow and JAX `fit` runs
+    # Keras' compiled step whatever its value.
+    model = compile_model(_lstm(), metrics=[])
+    assert model.fast_train_step is True
+    x, y = _data()
+    history = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+@pytest.mark.skipif(TORCH, reason="already running on the torch backend")
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+def test_torch_backend_subprocess():
+    """Run this file on the torch backend, where the lean step exists."""
+    assert_file_passes_on_torch(__file__)
