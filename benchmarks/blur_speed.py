@@ -5,9 +5,10 @@ On N random 32x32x3 float32 images (default 10,000), sigma 1.0, mode
 and keras.ops.image.gaussian_blur(kernel_size=9, sigma=1) (the closest stock
 call: same 9 taps, but zero padding at the border), each backend in its own
 subprocess that also times scipy, so every ratio is measured side by side in
-one process. Ours and Keras' are timed compiled (tf.function / jax.jit),
-tensor in and tensor out, after a warm-up call. Prints medians of --repeats
-runs, ratios to scipy and the max abs difference to scipy.
+one process. Ours and Keras' are timed compiled (tf.function / jax.jit;
+eager on torch), tensor in and tensor out, after a warm-up call. Prints
+medians of --repeats runs, ratios to scipy and the max abs difference to
+scipy.
 
 Usage:
     python benchmarks/blur_speed.py [--images 10000] [--repeats 7] [--chunk 0]
@@ -51,11 +52,15 @@ def worker(args):
         def compile_fn(fn):
             jitted = jax.jit(fn)
             return lambda x: jitted(x).block_until_ready()
-    else:
+    elif backend == "tensorflow":
         import tensorflow as tf
 
         def compile_fn(fn):
             return tf.function(fn, jit_compile=False)
+    else:
+
+        def compile_fn(fn):
+            return fn
 
     candidates = {
         "keras_seqimage.ops.gaussian_filter": lambda x: gaussian_filter(x, 1.0),
