@@ -165,6 +165,18 @@ def test_plan_falls_back_where_a_shortcut_would_change_results(
 
 
 @torch_only
+def test_no_fused_adam_where_torch_has_no_fused_kernel(monkeypatch):
+    # CPU got fused optimizer kernels in torch 2.4; the package allows 2.1.
+    import torch.utils._foreach_utils as foreach_utils
+
+    monkeypatch.setattr(
+        foreach_utils, "_get_fused_kernels_supported_devices", lambda: ["cuda"]
+    )
+    model = compile_model(_lstm())
+    assert not _torch_train_step.make_plan(model).fused_adam
+
+
+@torch_only
 @pytest.mark.parametrize(
     "make_compile_kwargs",
     [

@@ -204,7 +204,21 @@ def _is_plain_adam(model):
             v.constraint is not None or getattr(v, "overwrite_with_gradient", False)
             for v in model.trainable_weights
         )
+        and _fused_kernels_run_on(model.trainable_weights)
     )
+
+
+def _fused_kernels_run_on(variables):
+    """Whether torch has fused optimizer kernels for these variables' devices.
+
+    CPU got them in torch 2.4; the package allows torch 2.1.
+    """
+    try:
+        from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+    except ImportError:
+        return False
+    devices = _get_fused_kernels_supported_devices()
+    return all(v.value.device.type in devices for v in variables)
 
 
 def _graph_layers(model):
