@@ -17,6 +17,7 @@ import pytest
 
 from keras_seqimage.models import (
     ConvAutoencoder,
+    ConvEncoderDecoder,
     LSTMAutoencoder,
     SimpleRNNAutoencoder,
     _torch_train_step,
@@ -165,6 +166,21 @@ def test_plan_falls_back_where_a_shortcut_would_change_results(
 
 
 @torch_only
+def test_mixed_precision_runs_keras_forward_and_loss():
+    # Keras' `__call__` autocasts float32 weights to float16 there: not walked.
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        model = compile_model(_lstm())
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert model.get_layer("encoder_0").compute_dtype == "float16"
+    assert not _torch_train_step.make_plan(model).walk_graph
+    x, y = _data()
+    history = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+@torch_only
 def test_no_fused_adam_where_torch_has_no_fused_kernel(monkeypatch):
     # CPU got fused optimizer kernels in torch 2.4; the package allows 2.1.
     import torch.utils._foreach_utils as foreach_utils
@@ -214,6 +230,28 @@ def test_conv_model_trains_like_keras_step(shortcut_calls):
     runs = _train_both(lambda: ConvAutoencoder(image_shape=SHAPE, filters=(3,)))
     # Not walked (conv layers), but the MSE and the Adam update are lean.
     assert shortcut_calls == {"walk": 0, "adam": 6}
+    _assert_same_training(runs)
+
+
+@torch_only
+def test_weight_regularisation_keeps_keras_loss():
+    # Keras adds the L2 penalties to the loss; the lean step must too.
+    def make_model():
+        return ConvEncoderDecoder(
+            image_shape=(8, 8, 2), filters=(3, 4), kernel_size=3, kernel_l2=0.01
+        )
+
+    model = compile_model(make_model())
+    assert not _torch_train_step.make_plan(model).plain_mse
+    rng = np.random.default_rng(9)
+    x = rng.random((24, 8, 8, 2), dtype="float32")
+    runs = []
+    for fast in (True, False):
+        keras.utils.set_random_seed(3)
+        model = compile_model(make_model())
+        model.fast_train_step = fast
+        history = model.fit(x, x, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        runs.append((history.history, model.get_weights()))
     _assert_same_training(runs)
 
 

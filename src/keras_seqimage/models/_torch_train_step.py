@@ -86,7 +86,8 @@ def make_plan(model):
         and len(model.outputs) == 1
         and all(
             type(layer) in DIRECT_CALL_LAYERS
-            and layer.compute_dtype == dtype
+            # One dtype for inputs, weights and compute: nothing to autocast.
+            and layer.compute_dtype == layer.variable_dtype == dtype
             and layer.activity_regularizer is None
             for layer in _graph_layers(model)
         )
@@ -127,7 +128,8 @@ def torch_train_step(model, data, plan):
         plan.plain_mse
         and sample_weight is None
         and isinstance(y, torch.Tensor)
-        and y.dtype == y_pred.dtype
+        # Keras' losses compute in floatx whatever the prediction's dtype.
+        and y.dtype == y_pred.dtype == getattr(torch, keras.config.floatx())
         and y.shape == y_pred.shape
     ):
         loss = torch.mean(torch.square(y_pred - y))
