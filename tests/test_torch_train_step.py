@@ -256,6 +256,16 @@ def test_weight_regularisation_keeps_keras_loss():
 
 
 @torch_only
+def test_frozen_model_warns_like_keras_step():
+    model = _lstm()
+    model.trainable = False
+    compile_model(model)
+    x, y = _data()
+    with pytest.warns(UserWarning, match="does not have any trainable weights"):
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+
+
+@torch_only
 def test_fast_train_step_false_runs_keras_step(shortcut_calls):
     model = compile_model(_lstm())
     model.fast_train_step = False

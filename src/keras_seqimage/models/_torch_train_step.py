@@ -27,6 +27,7 @@ provably changes nothing:
 same losses and weights.
 """
 
+import warnings
 from dataclasses import dataclass, field
 
 import keras
@@ -145,10 +146,16 @@ def torch_train_step(model, data, plan):
         gradients = [v.value.grad for v in trainable_weights]
         with torch.no_grad():
             optimizer = model.optimizer
-            if plan.fused_adam and optimizer.built and None not in gradients:
+            if (
+                plan.fused_adam
+                and optimizer.built
+                and not any(g is None for g in gradients)
+            ):
                 _fused_adam_update(optimizer, gradients, trainable_weights)
             else:
                 optimizer.apply(gradients, trainable_weights)
+    else:
+        warnings.warn("The model does not have any trainable weights.", stacklevel=2)
     return model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
 
