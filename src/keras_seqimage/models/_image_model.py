@@ -51,6 +51,7 @@ class ImageModel(keras.Model):
         return super().call(inputs, training=training, mask=mask, **kwargs)
 
     def train_step(self, *args, **kwargs):
+        """Keras' training step; on torch, the leaner one (`fast_train_step`)."""
         if keras.backend.backend() != "torch" or not self.fast_train_step:
             return super().train_step(*args, **kwargs)
         return torch_train_step(self, *args, plan=plan_for(self), **kwargs)
