@@ -66,9 +66,10 @@ def build_model(
       width are at least 11, the size of its window);
     - `jit_compile="auto"`: Keras' own choice, except: the row-sequence
       autoencoders (`lstm_autoencoder`, `simple_rnn_autoencoder`) on TensorFlow get
-      `jit_compile=True` (XLA trained source 000's model 1.25-1.28x faster
-      than without it in two CPU runs of `benchmarks/speed_table.py`, while
-      Keras 3.15's "auto" leaves it off on CPU); the CNN-LSTM model on
+      `jit_compile=True` (XLA) unless the CPU has AVX-512 and TensorFlow sees
+      no GPU (XLA trained source 000's model 1.24-1.34x faster than without it
+      in three runs on an AVX2 CPU, and slower in five of six runs on an
+      AVX-512 CPU; Keras 3.15's "auto" leaves it off on CPU); the CNN-LSTM model on
       TensorFlow and every recurrent model on torch get `jit_compile=False`
       (`torch.compile` fails on the fused LSTM op that `FastLSTM` calls).
       See docs/performance.md.
@@ -162,8 +163,26 @@ def compile_model(
 def _default_jit_compile(model):
     backend = keras.backend.backend()
     if isinstance(model, RecurrentAutoencoder) and backend == "tensorflow":
-        return True  # XLA: 1.25-1.28x faster than without on CPU (benchmarks)
+        # Measured on two CPUs (docs/performance.md): XLA trained source 000's
+        # model 1.24-1.34x faster than without on an AVX2 CPU, and 1.1-2.0x
+        # slower in 5 runs of 6 on an AVX-512 one. Unmeasured on GPU: XLA.
+        return _tensorflow_sees_gpu() or not cpu_has_avx512()
     recurrent = isinstance(model, (RecurrentAutoencoder, CNNLSTMDirectAttention))
     if recurrent and backend in ("tensorflow", "torch"):
         return False
     return "auto"
+
+
+def cpu_has_avx512():
+    """Whether this CPU has AVX-512 (numpy's run-time CPU feature detection)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:  # numpy < 2
+        from numpy.core._multiarray_umath import __cpu_features__
+    return bool(__cpu_features__.get("AVX512F", False))
+
+
+def _tensorflow_sees_gpu():
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
