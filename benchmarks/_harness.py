@@ -47,3 +47,21 @@ def run_workers(script, backends, worker_args):
             continue
         rows.extend(json.loads(lines[-1][len(RESULT_PREFIX) :]))
     return rows
+
+
+def plain_torch_model():
+    """Source 000's model in plain PyTorch: `nn.LSTM(96, 128)`, `nn.LSTM(128, 64)`,
+    `nn.Linear(64, 96)` on row sequences `(batch, 32, 96)` (torch imported here)."""
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1 = torch.nn.LSTM(96, 128, batch_first=True)
+            self.l2 = torch.nn.LSTM(128, 64, batch_first=True)
+            self.head = torch.nn.Linear(64, 96)
+
+        def forward(self, x):
+            return self.head(self.l2(self.l1(x)[0])[0])
+
+    return Net()

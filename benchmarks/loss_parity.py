@@ -35,6 +35,8 @@ import os
 import sys
 import time
 
+from _harness import plain_torch_model
+
 os.environ["KERAS_BACKEND"] = "torch"  # the comparison is on torch
 
 
@@ -75,17 +77,7 @@ def plain_model_from(ours):
 
     from keras_seqimage.layers import FastLSTM
 
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.l1 = torch.nn.LSTM(96, 128, batch_first=True)
-            self.l2 = torch.nn.LSTM(128, 64, batch_first=True)
-            self.head = torch.nn.Linear(64, 96)
-
-        def forward(self, x):
-            return self.head(self.l2(self.l1(x)[0])[0])
-
-    net = Net()
+    net = plain_torch_model()
     lstms = [layer for layer in ours._flatten_layers() if type(layer) is FastLSTM]
     head = ours.get_layer("head")
     with torch.no_grad():

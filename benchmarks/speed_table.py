@@ -32,7 +32,7 @@ import os
 import resource
 import time
 
-from _harness import emit, median, median_seconds, run_workers
+from _harness import emit, median, median_seconds, plain_torch_model, run_workers
 
 STEPS_PER_EPOCH = 625  # 40,000 images / batch 64
 BATCH = 64
@@ -112,18 +112,8 @@ class TorchPlain:
     def __init__(self):
         import torch
 
-        class Net(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.l1 = torch.nn.LSTM(96, 128, batch_first=True)
-                self.l2 = torch.nn.LSTM(128, 64, batch_first=True)
-                self.head = torch.nn.Linear(64, 96)
-
-            def forward(self, x):
-                return self.head(self.l2(self.l1(x)[0])[0])
-
         self.torch = torch
-        self.net = Net()
+        self.net = plain_torch_model()
         self.opt = torch.optim.Adam(self.net.parameters(), 1e-3)
 
     def fit(self, x, y):
