@@ -305,6 +305,17 @@ def test_wrong_input_shape_in_fit_still_gets_the_models_error():
         model.fit(x[:, :, :4], y[:, :, :4], batch_size=8, epochs=1, verbose=0)
 
 
+def test_fast_train_step_must_be_bool():
+    model = _lstm()
+    with pytest.raises(
+        ValueError, match=r"`fast_train_step` must be True or False.*'no'"
+    ):
+        model.fast_train_step = "no"
+    assert model.fast_train_step is True
+    model.fast_train_step = False
+    assert model.fast_train_step is False
+
+
 def test_other_backends_compile_their_own_step():
     # The attribute exists everywhere; on TensorFlow and JAX `fit` runs
     # Keras' compiled step whatever its value.

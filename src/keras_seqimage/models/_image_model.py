@@ -3,6 +3,7 @@
 import keras
 
 from keras_seqimage._validation import (
+    check_bool,
     check_choice,
     check_float_dtype,
     check_image_input,
@@ -37,7 +38,15 @@ class ImageModel(keras.Model):
     """
 
     presets = {}
-    fast_train_step = True
+    _fast_train_step = True
+
+    @property
+    def fast_train_step(self):
+        return self._fast_train_step
+
+    @fast_train_step.setter
+    def fast_train_step(self, value):
+        self._fast_train_step = check_bool("fast_train_step", value)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
