@@ -45,21 +45,22 @@ def _lstm(**kwargs):
 
 @pytest.fixture
 def shortcut_calls(monkeypatch):
-    """Counts the calls of each shortcut of the lean step."""
+    """Counts the calls of each shortcut of the lean step that took it."""
     calls = {"walk": 0, "adam": 0}
     for key, name in (("walk", "_walk_graph"), ("adam", "_fused_adam_update")):
         original = getattr(_torch_train_step, name)
 
         def counting(*args, _key=key, _original=original, **kwargs):
-            calls[_key] += 1
-            return _original(*args, **kwargs)
+            result = _original(*args, **kwargs)
+            calls[_key] += result is not False  # False: fell back to Keras'
+            return result
 
         monkeypatch.setattr(_torch_train_step, name, counting)
     return calls
 
 
 def _train_both(make_model, make_compile_kwargs=dict, fit_kwargs=None, epochs=2):
-    """Histories and weights of the same model trained with each step.
+    """Histories, weights and optimizer states of one model trained each way.
 
     `make_compile_kwargs` returns fresh compile arguments for each run (an
     optimizer object belongs to one model).
@@ -80,19 +81,24 @@ def _train_both(make_model, make_compile_kwargs=dict, fit_kwargs=None, epochs=2)
             verbose=0,
             **(fit_kwargs or {}),
         )
-        runs.append((history.history, model.get_weights()))
+        optimizer_state = [
+            keras.ops.convert_to_numpy(v) for v in model.optimizer.variables
+        ]
+        runs.append((history.history, model.get_weights(), optimizer_state))
     return runs
 
 
 def _assert_same_training(runs, atol=1e-5):
-    (fast_logs, fast_weights), (keras_logs, keras_weights) = runs
+    (fast_logs, *fast_state), (keras_logs, *keras_state) = runs
     assert fast_logs.keys() == keras_logs.keys()
     for name in fast_logs:
         np.testing.assert_allclose(
             fast_logs[name], keras_logs[name], rtol=1e-4, err_msg=name
         )
-    for got, want in zip(fast_weights, keras_weights, strict=True):
-        np.testing.assert_allclose(got, want, atol=atol)
+    # Weights, then Adam's moments (what a saved optimizer would resume from).
+    for fast_arrays, keras_arrays in zip(fast_state, keras_state, strict=True):
+        for got, want in zip(fast_arrays, keras_arrays, strict=True):
+            np.testing.assert_allclose(got, want, atol=atol)
 
 
 MODELS = {
@@ -111,6 +117,38 @@ def test_lean_step_trains_exactly_like_keras_step(name, shortcut_calls):
     # 2 epochs x 3 batches, all on the lean path (`fit` builds the optimizer
     # before the first step).
     assert shortcut_calls == {"walk": 6, "adam": 6}
+
+
+@torch_only
+def test_fused_adam_gives_moments_their_variables_memory_order():
+    # FastLSTM stores its kernels transposed, and Keras' orthogonal
+    # initialiser leaves every recurrent kernel transposed; torch's fused
+    # kernel walks memory, so moments in another order than their variable
+    # would be scrambled (the weights still come out right, which is why
+    # `_train_both` compares the optimizer states too).
+    model = compile_model(_lstm())
+    x, y = _data()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    optimizer = model.optimizer
+    kernel = model.get_layer("encoder_0").cell.kernel
+    assert kernel.value.stride() == (1, kernel.shape[0])
+    index = optimizer._get_variable_index(kernel)
+    for slots in (optimizer._momentums, optimizer._velocities):
+        assert slots[index].value.stride() == kernel.value.stride()
+
+
+@torch_only
+def test_fused_adam_declines_gradients_in_another_memory_order():
+    import torch
+
+    variable = keras.Variable(np.ones((3, 4), "float32"))
+    optimizer = keras.optimizers.Adam(0.1)
+    optimizer.build([variable])
+    gradient = torch.ones(4, 3).T  # (3, 4), transposed memory order
+    done = _torch_train_step._fused_adam_update(optimizer, [gradient], [variable])
+    assert done is False
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(variable), 1.0)
+    assert int(optimizer.iterations.value) == 0
 
 
 @torch_only

@@ -17,9 +17,10 @@ provably changes nothing:
   losses), which is what Keras' `"mse"` computes;
 - update: Keras' Adam (no clipping, weight decay, EMA, gradient accumulation,
   loss scaling or AMSGrad; no constrained variables) as one call of torch's
-  fused Adam kernel (`torch.optim.adam.adam(fused=True)`) on the Keras
-  variables and Keras' own moment slots, with its epsilon moved inside the
-  bias correction so the update is Keras' formula, not torch's;
+  fused Adam kernel (`torch._fused_adam_`, the kernel of
+  `torch.optim.Adam(fused=True)`, called without the optimizer's Python) on
+  the Keras variables and Keras' own moment slots, with its epsilon moved
+  inside the bias correction so the update is Keras' formula, not torch's;
 - otherwise that part runs Keras' own code.
 
 `ImageModel.train_step` calls it on the torch backend unless the model's
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 
 import keras
 
+from keras_seqimage._torch_layout import set_memory_layout
 from keras_seqimage.layers import FastLSTM, ImageToRowSequence, RowSequenceToImage
 
 # Layer types (exact: a subclass may override `call`) whose `call` needs
@@ -146,13 +148,13 @@ def torch_train_step(model, data, plan):
         gradients = [v.value.grad for v in trainable_weights]
         with torch.no_grad():
             optimizer = model.optimizer
-            if (
+            fused = (
                 plan.fused_adam
                 and optimizer.built
                 and not any(g is None for g in gradients)
-            ):
-                _fused_adam_update(optimizer, gradients, trainable_weights)
-            else:
+                and _fused_adam_update(optimizer, gradients, trainable_weights)
+            )
+            if not fused:
                 optimizer.apply(gradients, trainable_weights)
     else:
         warnings.warn("The model does not have any trainable weights.", stacklevel=2)
@@ -164,35 +166,51 @@ def _fused_adam_update(optimizer, gradients, variables):
 
     Keras: `p -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)`;
     torch: `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps')`:
-    the same update for `eps' = eps / sqrt(1 - b2^t)`.
+    the same update for `eps' = eps / sqrt(1 - b2^t)`. The kernel walks each
+    tensor's memory, so a moment slot gets its variable's memory order first
+    (`FastLSTM` kernels are stored transposed); returns `False`, having changed
+    nothing, when a gradient's order differs from its variable's.
     """
     import torch
-    from torch.optim.adam import adam
 
     index = optimizer._get_variable_index
+    params = [v.value for v in variables]
+    if any(g.stride() != p.stride() for g, p in zip(gradients, params, strict=True)):
+        return False
+    momentums, velocities = [], []
+    for variable, param in zip(variables, params, strict=True):
+        for slots, moments in (
+            (optimizer._momentums, momentums),
+            (optimizer._velocities, velocities),
+        ):
+            slot = slots[index(variable)]
+            if slot.value.stride() != param.stride():
+                set_memory_layout(slot, param.stride())
+            moments.append(slot.value)
     step = int(optimizer.iterations.value) + 1
     learning_rate = optimizer.learning_rate
     if isinstance(learning_rate, torch.Tensor):
         learning_rate = float(learning_rate)
     beta_1, beta_2 = float(optimizer.beta_1), float(optimizer.beta_2)
-    adam(
-        [v.value for v in variables],
+    # The kernel reads the step count (the number of this update) from here.
+    state_step = torch.tensor(float(step), device=params[0].device)
+    torch._fused_adam_(
+        params,
         gradients,
-        [optimizer._momentums[index(v)].value for v in variables],
-        [optimizer._velocities[index(v)].value for v in variables],
-        [],
-        # torch counts steps in these and adds 1 before the update.
-        [torch.tensor(float(step - 1)) for _ in variables],
-        fused=True,
-        amsgrad=False,
+        momentums,
+        velocities,
+        [],  # max_exp_avg_sqs: no AMSGrad
+        [state_step] * len(params),
+        lr=learning_rate,
         beta1=beta_1,
         beta2=beta_2,
-        lr=learning_rate,
         weight_decay=0.0,
         eps=float(optimizer.epsilon) / (1.0 - beta_2**step) ** 0.5,
+        amsgrad=False,
         maximize=False,
     )
     optimizer.iterations.assign_add(1)
+    return True
 
 
 def _is_plain_adam(model):
@@ -218,16 +236,22 @@ def _is_plain_adam(model):
 
 
 def _fused_kernels_run_on(variables):
-    """Whether torch has fused optimizer kernels for these variables' devices.
+    """Whether torch has a fused Adam kernel for these variables' one device.
 
-    CPU got them in torch 2.4; the package allows torch 2.1.
+    CPU got one in torch 2.4; the package allows torch 2.1.
     """
+    import torch
+
     try:
         from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
     except ImportError:
         return False
-    devices = _get_fused_kernels_supported_devices()
-    return all(v.value.device.type in devices for v in variables)
+    devices = {v.value.device for v in variables}
+    return (
+        hasattr(torch, "_fused_adam_")
+        and len(devices) == 1
+        and devices.pop().type in _get_fused_kernels_supported_devices()
+    )
 
 
 def _graph_layers(model):
