@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 
 import keras
 
-from keras_seqimage._torch_layout import set_memory_layout
 from keras_seqimage.layers import FastLSTM, ImageToRowSequence, RowSequenceToImage
 
 # Layer types (exact: a subclass may override `call`) whose `call` needs
@@ -166,10 +165,13 @@ def _fused_adam_update(optimizer, gradients, variables):
 
     Keras: `p -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)`;
     torch: `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps')`:
-    the same update for `eps' = eps / sqrt(1 - b2^t)`. The kernel walks each
-    tensor's memory, so a moment slot gets its variable's memory order first
-    (`FastLSTM` kernels are stored transposed); returns `False`, having changed
-    nothing, when a gradient's order differs from its variable's.
+    the same update for `eps' = eps / sqrt(1 - b2^t)`.
+
+    The kernel pairs elements by memory position, so the four tensors of a
+    variable must share one memory order: a moment slot gets its variable's
+    first (Keras' orthogonal initialiser leaves recurrent kernels stored
+    transposed, their slots are created contiguous). Returns `False`, having
+    changed nothing, when a gradient's order differs from its variable's.
     """
     import torch
 
@@ -185,7 +187,7 @@ def _fused_adam_update(optimizer, gradients, variables):
         ):
             slot = slots[index(variable)]
             if slot.value.stride() != param.stride():
-                set_memory_layout(slot, param.stride())
+                _set_memory_order(slot, param.stride())
             moments.append(slot.value)
     step = int(optimizer.iterations.value) + 1
     learning_rate = optimizer.learning_rate
@@ -211,6 +213,19 @@ def _fused_adam_update(optimizer, gradients, variables):
     )
     optimizer.iterations.assign_add(1)
     return True
+
+
+def _set_memory_order(variable, strides):
+    """Store a Keras torch variable with `strides`, its values unchanged."""
+    import torch
+
+    value = variable.value
+    with torch.no_grad():
+        relaid = torch.empty_strided(
+            value.shape, strides, dtype=value.dtype, device=value.device
+        )
+        relaid.copy_(value)
+    variable._value = torch.nn.Parameter(relaid, requires_grad=value.requires_grad)
 
 
 def _is_plain_adam(model):
