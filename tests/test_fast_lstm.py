@@ -197,6 +197,22 @@ def test_config_and_saving_round_trip(tmp_path):
     assert isinstance(loaded.layers[0], FastLSTM) and loaded.layers[0].fused
 
 
+@pytest.mark.skipif(not TORCH, reason="the memory order is torch's")
+def test_kernels_keep_keras_shapes_and_values_in_torch_memory_order():
+    fast, reference = _pair(units=6, features=5)
+    for kernel in (fast.cell.kernel, fast.cell.recurrent_kernel):
+        assert kernel.value.stride() == (1, kernel.shape[0])  # kernel.T: contiguous
+    # `fused=False` is the stock layer, Keras' own memory order included.
+    assert reference.cell.kernel.value.is_contiguous()
+    for got, want in zip(fast.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    # torch's view of each module holds the tensors its Keras variables hold.
+    model = keras.Sequential([keras.Input((7, 5)), fast])
+    for module in (fast.cell, fast, model):
+        parameters = {id(p) for p in module.parameters()}
+        assert parameters == {id(v.value) for v in module.variables}, module
+
+
 def test_autoencoder_uses_fast_lstm_with_unchanged_parameter_count():
     model = LSTMAutoencoder.from_preset("lstm_sequence_128_64")
     recurrent = [layer for layer in model.layers if isinstance(layer, FastLSTM)]

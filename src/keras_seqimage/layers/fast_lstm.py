@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_seqimage._torch_layout import set_memory_layout, transposed_strides
 from keras_seqimage._validation import check_bool
 
 
@@ -72,7 +73,9 @@ class FastLSTM(keras.layers.LSTM):
     on CPU as well as GPU, the whole sequence goes through PyTorch's fused LSTM
     op (`torch._VF.lstm`, the kernel behind `torch.nn.LSTM`: oneDNN on CPU,
     cuDNN on GPU) with the Keras variables as its weights. Stock Keras uses
-    that op only on CUDA and loops over time steps in Python on CPU.
+    that op only on CUDA and loops over time steps in Python on CPU. There the
+    two kernels keep Keras' shapes and values but torch's memory order, so the
+    op reads them without a transposed copy.
 
     The fused path is taken when the cell is the standard one (`tanh`
     activation, `sigmoid` recurrent activation), not unrolled, with no mask,
@@ -116,6 +119,24 @@ class FastLSTM(keras.layers.LSTM):
     def __init__(self, units, fused=True, **kwargs):
         super().__init__(units, **kwargs)
         self.fused = check_bool("fused", fused)
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        super().build(sequences_shape, initial_state_shape)
+        if keras.backend.backend() == "torch" and self.fused:
+            self._store_kernels_in_torch_order()
+
+    def _store_kernels_in_torch_order(self):
+        """Back `kernel` `(input_dim, 4 * units)` with a contiguous transpose.
+
+        Keras' shape, values and saved weights are unchanged; `kernel.T`, the
+        op's `(4 * units, input_dim)` weight, is then contiguous, which saves
+        a copy of each kernel and of its gradient at every step.
+        """
+        cell = self.cell
+        for variable in (cell.kernel, cell.recurrent_kernel):
+            set_memory_layout(variable, transposed_strides(variable.shape))
+        if hasattr(cell, "_torch_params"):
+            cell._track_variables()  # register the new torch parameters
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         # The common case straight to the kernel: `RNN.call`'s state set-up

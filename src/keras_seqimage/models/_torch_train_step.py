@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import keras
 
+from keras_seqimage._torch_layout import set_memory_layout
 from keras_seqimage.layers import FastLSTM, ImageToRowSequence, RowSequenceToImage
 
 # Layer types (exact: a subclass may override `call`) whose `call` needs
@@ -167,11 +168,14 @@ def _fused_adam_update(optimizer, gradients, variables):
     torch: `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps')`:
     the same update for `eps' = eps / sqrt(1 - b2^t)`.
 
-    The kernel pairs elements by memory position, so the four tensors of a
-    variable must share one memory order: a moment slot gets its variable's
-    first (Keras' orthogonal initialiser leaves recurrent kernels stored
-    transposed, their slots are created contiguous). Returns `False`, having
-    changed nothing, when a gradient's order differs from its variable's.
+    The four tensors of a variable (value, gradient, two moments) must share
+    one memory order: torch's kernel pairs elements by memory position when
+    they do not. So a moment slot gets its variable's order first (Keras'
+    orthogonal initialiser stores a square recurrent kernel transposed, and
+    creates the slots contiguous); returns `False`, having changed nothing,
+    when a gradient's order differs from its variable's. Transposed 2-D
+    tensors go in as their (contiguous) transposes, which the elementwise
+    update does not mind and which spares the kernel a copy of each.
     """
     import torch
 
@@ -179,16 +183,20 @@ def _fused_adam_update(optimizer, gradients, variables):
     params = [v.value for v in variables]
     if any(g.stride() != p.stride() for g, p in zip(gradients, params, strict=True)):
         return False
-    momentums, velocities = [], []
-    for variable, param in zip(variables, params, strict=True):
-        for slots, moments in (
-            (optimizer._momentums, momentums),
-            (optimizer._velocities, velocities),
-        ):
+    tensors = ([], [], [], [])  # values, gradients, first and second moments
+    for variable, param, gradient in zip(variables, params, gradients, strict=True):
+        group = [param, gradient]
+        for slots in (optimizer._momentums, optimizer._velocities):
             slot = slots[index(variable)]
             if slot.value.stride() != param.stride():
-                _set_memory_order(slot, param.stride())
-            moments.append(slot.value)
+                set_memory_layout(slot, param.stride())
+            group.append(slot.value)
+        transposed = (
+            param.ndim == 2 and not param.is_contiguous() and param.T.is_contiguous()
+        )
+        for row, tensor in zip(tensors, group, strict=True):
+            row.append(tensor.T if transposed else tensor)
+    params, gradients, momentums, velocities = tensors
     step = int(optimizer.iterations.value) + 1
     learning_rate = optimizer.learning_rate
     if isinstance(learning_rate, torch.Tensor):
@@ -213,19 +221,6 @@ def _fused_adam_update(optimizer, gradients, variables):
     )
     optimizer.iterations.assign_add(1)
     return True
-
-
-def _set_memory_order(variable, strides):
-    """Store a Keras torch variable with `strides`, its values unchanged."""
-    import torch
-
-    value = variable.value
-    with torch.no_grad():
-        relaid = torch.empty_strided(
-            value.shape, strides, dtype=value.dtype, device=value.device
-        )
-        relaid.copy_(value)
-    variable._value = torch.nn.Parameter(relaid, requires_grad=value.requires_grad)
 
 
 def _is_plain_adam(model):

@@ -1,0 +1,40 @@
+"""Memory layout of Keras variables on the torch backend (values unchanged).
+
+A Keras variable's shape and values are its whole contract: the memory order
+of the torch tensor behind it is free. `FastLSTM` keeps its kernels in
+torch's `(4 * units, input_dim)` memory order behind Keras' `(input_dim,
+4 * units)` shape, so the fused LSTM op reads them without a transposed copy;
+the lean training step gives Adam's moment slots the same order as their
+variable, which torch's fused Adam kernel needs (it walks memory, not
+indices).
+"""
+
+
+def transposed_strides(shape):
+    """Strides of a 2-D tensor of `shape` stored as its contiguous transpose."""
+    rows, _ = shape
+    return (1, rows)
+
+
+def set_memory_layout(variable, strides):
+    """Store torch-backend Keras `variable` with `strides`, keeping its values.
+
+    Returns whether the variable now has `strides`. An uninitialised variable
+    (created in a stateless scope) is left alone. The torch parameter is
+    replaced, so layers that registered it with torch (`torch_params`) must
+    register it again.
+    """
+    import torch
+
+    value = getattr(variable, "_value", None)
+    if value is None:
+        return False
+    if value.stride() == tuple(strides):
+        return True
+    with torch.no_grad():
+        relaid = torch.empty_strided(
+            value.shape, strides, dtype=value.dtype, device=value.device
+        )
+        relaid.copy_(value)
+    variable._value = torch.nn.Parameter(relaid, requires_grad=value.requires_grad)
+    return True
