@@ -138,6 +138,25 @@ def test_fused_adam_gives_moments_their_variables_memory_order():
 
 
 @torch_only
+@pytest.mark.parametrize("name", ["lstm sequence", "simple rnn"])
+def test_keras_step_resumes_from_the_lean_steps_optimizer_state(name):
+    # One epoch lean then one with Keras' Adam equals two with Keras' step:
+    # the moments the fused kernel left are Keras' moments, element by element.
+    x, y = _data()
+    weights = []
+    for switch in (True, False):
+        keras.utils.set_random_seed(3)
+        model = compile_model(MODELS[name]())
+        model.fast_train_step = switch
+        model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        model.fast_train_step = False
+        model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        weights.append(model.get_weights())
+    for got, want in zip(*weights, strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+@torch_only
 def test_fused_adam_declines_gradients_in_another_memory_order():
     import torch
 
