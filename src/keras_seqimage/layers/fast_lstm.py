@@ -73,9 +73,9 @@ class FastLSTM(keras.layers.LSTM):
     on CPU as well as GPU, the whole sequence goes through PyTorch's fused LSTM
     op (`torch._VF.lstm`, the kernel behind `torch.nn.LSTM`: oneDNN on CPU,
     cuDNN on GPU) with the Keras variables as its weights. Stock Keras uses
-    that op only on CUDA and loops over time steps in Python on CPU. There the
-    two kernels keep Keras' shapes and values but torch's memory order, so the
-    op reads them without a transposed copy.
+    that op only on CUDA and loops over time steps in Python on CPU. On torch
+    the two kernels keep Keras' shapes and values but are stored in torch's
+    memory order, so the op reads them without a transposed copy.
 
     The fused path is taken when the cell is the standard one (`tanh`
     activation, `sigmoid` recurrent activation), not unrolled, with no mask,
