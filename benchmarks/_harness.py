@@ -65,3 +65,23 @@ def plain_torch_model():
             return self.head(self.l2(self.l1(x)[0])[0])
 
     return Net()
+
+
+def plain_torch_epoch(net, optimizer, x, y, batch_size):
+    """One epoch of plain PyTorch's hand loop over torch tensors `x`, `y`.
+
+    Batches in order: `zero_grad`, forward, `mse_loss`, `backward`, `step`.
+    Returns the batch-size-weighted mean loss (summed in float64 as a
+    tensor, read once at the end).
+    """
+    import torch
+
+    total = 0.0
+    for start in range(0, len(x), batch_size):
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(net(xb), yb)
+        loss.backward()
+        optimizer.step()
+        total = total + loss.detach().double() * len(xb)
+    return float(total) / len(x)

@@ -35,7 +35,7 @@ import os
 import sys
 import time
 
-from _harness import plain_torch_model
+from _harness import plain_torch_epoch, plain_torch_model
 
 os.environ["KERAS_BACKEND"] = "torch"  # the comparison is on torch
 
@@ -93,22 +93,6 @@ def plain_model_from(ours):
     return net
 
 
-def plain_epoch(net, optimizer, x_rows, y_rows, batch_size):
-    """One epoch of the hand loop; returns the batch-size-weighted mean loss."""
-    import torch
-
-    x, y = torch.from_numpy(x_rows), torch.from_numpy(y_rows)
-    total = 0.0
-    for start in range(0, len(x), batch_size):
-        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-        optimizer.zero_grad()
-        loss = torch.nn.functional.mse_loss(net(xb), yb)
-        loss.backward()
-        optimizer.step()
-        total += float(loss.detach()) * len(xb)
-    return total / len(x)
-
-
 def rows(images):
     """Source 000's row sequences `(n, 32, 96)` of `(n, 32, 32, 3)` images."""
     return images.reshape(len(images), 32, 96)
@@ -151,7 +135,8 @@ def main():
         return history.history["loss"][0]
 
     def run_plain(x, y):
-        return plain_epoch(net, optimizer, rows(x), rows(y), args.batch_size)
+        x, y = torch.from_numpy(rows(x)), torch.from_numpy(rows(y))
+        return plain_torch_epoch(net, optimizer, x, y, args.batch_size)
 
     print(
         f"{len(x_train)} training / {len(x_val)} validation images, batch "

@@ -32,7 +32,14 @@ import os
 import resource
 import time
 
-from _harness import emit, median, median_seconds, plain_torch_model, run_workers
+from _harness import (
+    emit,
+    median,
+    median_seconds,
+    plain_torch_epoch,
+    plain_torch_model,
+    run_workers,
+)
 
 STEPS_PER_EPOCH = 625  # 40,000 images / batch 64
 BATCH = 64
@@ -119,12 +126,7 @@ class TorchPlain:
     def fit(self, x, y):
         torch = self.torch
         x, y = torch.from_numpy(x), torch.from_numpy(y)
-        for i in range(0, len(x), BATCH):
-            self.opt.zero_grad()
-            out = self.net(x[i : i + BATCH])
-            loss = torch.nn.functional.mse_loss(out, y[i : i + BATCH])
-            loss.backward()
-            self.opt.step()
+        plain_torch_epoch(self.net, self.opt, x, y, BATCH)
 
     def predict(self, x, batch_size):
         torch = self.torch

@@ -26,7 +26,7 @@ import argparse
 import os
 import time
 
-from _harness import median, plain_torch_model
+from _harness import median, plain_torch_epoch, plain_torch_model
 
 os.environ["KERAS_BACKEND"] = "torch"  # the comparison is on torch
 
@@ -76,11 +76,7 @@ def main():
     rows = torch.from_numpy(images.reshape(count, 32, 96))
 
     def plain():
-        for i in range(0, count, BATCH):
-            optimizer.zero_grad()
-            batch = rows[i : i + BATCH]
-            torch.nn.functional.mse_loss(net(batch), batch).backward()
-            optimizer.step()
+        plain_torch_epoch(net, optimizer, rows, rows, BATCH)
 
     runs = {
         "ours (Keras fit, lean step)": lambda: ours.fit(

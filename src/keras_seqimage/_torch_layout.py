@@ -19,22 +19,18 @@ def transposed_strides(shape):
 def set_memory_layout(variable, strides):
     """Store torch-backend Keras `variable` with `strides`, keeping its values.
 
-    Returns whether the variable now has `strides`. An uninitialised variable
-    (created in a stateless scope) is left alone. The torch parameter is
-    replaced, so layers that registered it with torch (`torch_params`) must
-    register it again.
+    Does nothing if it has them already, or is uninitialised (created in a
+    stateless scope). Otherwise the torch parameter is replaced, so layers that
+    registered it with torch (`torch_params`) must register it again.
     """
     import torch
 
     value = getattr(variable, "_value", None)
-    if value is None:
-        return False
-    if value.stride() == tuple(strides):
-        return True
+    if value is None or value.stride() == tuple(strides):
+        return
     with torch.no_grad():
         relaid = torch.empty_strided(
             value.shape, strides, dtype=value.dtype, device=value.device
         )
         relaid.copy_(value)
     variable._value = torch.nn.Parameter(relaid, requires_grad=value.requires_grad)
-    return True

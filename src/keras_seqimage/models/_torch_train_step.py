@@ -188,8 +188,7 @@ def _fused_adam_update(optimizer, gradients, variables):
         group = [param, gradient]
         for slots in (optimizer._momentums, optimizer._velocities):
             slot = slots[index(variable)]
-            if slot.value.stride() != param.stride():
-                set_memory_layout(slot, param.stride())
+            set_memory_layout(slot, param.stride())
             group.append(slot.value)
         transposed = (
             param.ndim == 2 and not param.is_contiguous() and param.T.is_contiguous()
