@@ -8,10 +8,12 @@ subprocess that also times scipy, so every ratio is measured side by side in
 one process. Ours and Keras' are timed compiled (tf.function / jax.jit;
 eager on torch), tensor in and tensor out, after a warm-up call. Prints
 medians of --repeats runs, ratios to scipy and the max abs difference to
-scipy.
+scipy. Backends: tensorflow, jax and torch by default (one that does not
+import is reported and skipped).
 
 Usage:
     python benchmarks/blur_speed.py [--images 10000] [--repeats 7] [--chunk 0]
+        [--backends tensorflow,jax,torch]
 """
 
 import argparse
@@ -30,7 +32,7 @@ def parse_args():
         default=0,
         help="also time calls on chunks of this many images (0: off)",
     )
-    parser.add_argument("--backends", default="tensorflow,jax")
+    parser.add_argument("--backends", default="tensorflow,jax,torch")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     return parser.parse_args()
 

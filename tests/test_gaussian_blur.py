@@ -237,7 +237,7 @@ def test_numpy_scalars_are_numbers():
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("shape", [(3, 7, 5, 3), (2, 1, 1, 1), (2, 32, 32, 3)])
 def test_both_routes_equal_scipy_on_every_backend(mode, shape):
-    """The einsum route and the two-GEMM route (TensorFlow's) agree with scipy."""
+    """The einsum route and the row-matmul route (TF's, torch's) agree with scipy."""
     from keras_seqimage import ops as blur_ops
 
     images = np.random.rand(*shape).astype("float32")
@@ -251,13 +251,52 @@ def test_both_routes_equal_scipy_on_every_backend(mode, shape):
         for s, n in ((1.2, shape[1]), (0.8, shape[2]))
     ]
     canonical = blur_ops.canonical_mode(mode)
-    gemm = blur_ops._filter_rows_gemm(images, *operators, canonical, 0.3)
+    row_operator = blur_ops._row_operator(operators[1], shape[3])
+    rows = blur_ops._filter_rows_matmul(
+        images, operators[0], row_operator, canonical, 0.3
+    )
     x = images
     for axis, operator in zip((1, 2), operators, strict=True):
         operator = blur_ops._constant(operator, "float32")
         x = blur_ops._filter_axis(x, operator, axis, canonical, 0.3)
-    np.testing.assert_allclose(to_numpy(gemm), expected, atol=TOL)
+    np.testing.assert_allclose(to_numpy(rows), expected, atol=TOL)
     np.testing.assert_allclose(to_numpy(x), expected, atol=TOL)
+
+
+def test_route_choice_by_backend_size_and_dtype():
+    """Row matmuls on TF and torch for rows of <= 512 values in a dtype that
+    `keras.ops.matmul` keeps; the einsum route otherwise (and on JAX)."""
+    from keras_seqimage import ops as blur_ops
+
+    rows_backend = keras.backend.backend() in ("tensorflow", "torch")
+    assert blur_ops._prefer_row_matmuls((2, 32, 32, 3), "float32") == rows_backend
+    assert not blur_ops._prefer_row_matmuls((2, 32, 200, 3), "float32")
+    assert not blur_ops._prefer_row_matmuls((2, 32, 32, None), "float32")
+    float64_kept = keras.backend.result_type("float64", "float64") == "float64"
+    assert blur_ops._prefer_row_matmuls((2, 32, 32, 3), "float64") == (
+        rows_backend and float64_kept
+    )
+
+
+def test_cached_filter_matrices_are_read_only_and_keyed_by_arguments():
+    from keras_seqimage import ops as blur_ops
+
+    operator = blur_ops._fixed_operator(9, 1.0, 4.0, "reflect")
+    assert not operator.flags.writeable
+    assert blur_ops._fixed_row_operator(9, 3, 1.0, 4.0, "reflect").shape == (27, 27)
+    np.testing.assert_allclose(operator, kernels.blur_matrix(9, 1.0))
+    np.testing.assert_allclose(
+        blur_ops._fixed_operator(9, 2.0, 4.0, "wrap"),
+        kernels.blur_matrix(9, 2.0, mode="wrap"),
+    )
+    # A second call with other arguments after a cached one is still exact.
+    images = np.random.rand(2, 9, 9, 3).astype("float32")
+    for sigma in (1.0, 2.0, 1.0):
+        np.testing.assert_allclose(
+            to_numpy(gaussian_filter(images, sigma, mode="wrap")),
+            scipy_blur(images, sigma, mode="wrap"),
+            atol=TOL,
+        )
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])

@@ -4,6 +4,8 @@
 thin wrapper that stores its arguments and calls it.
 """
 
+import functools
+
 import keras
 import numpy as np
 from keras import ops
@@ -22,7 +24,7 @@ from keras_seqimage._validation import (
 # scipy skips an axis whose sigma is below this threshold.
 _NO_BLUR = 1e-15
 
-_ROW_GEMM_MAX_FEATURES = 512
+_ROW_MATMUL_MAX_FEATURES = 512
 
 _AXIS_EINSUM = {
     (1, False): "hi,biwc->bhwc",
@@ -104,16 +106,17 @@ def gaussian_filter(
     dtype = keras.backend.standardize_dtype(images.dtype)
 
     if is_number(sigma) or isinstance(sigma, (list, tuple)):
-        operators = {}
-        for axis, s in zip((1, 2), sigma_pair(sigma), strict=True):
-            if s > _NO_BLUR:
-                radius = kernels.kernel_radius(s, truncate)
-                weights = kernels.gaussian_weights(np.float64(s), radius, truncate)
-                operators[axis] = kernels.axis_operator(
-                    weights, images.shape[axis], mode
-                )
-        if len(operators) == 2 and _prefer_row_gemm(images.shape):
-            return _filter_rows_gemm(images, operators[1], operators[2], mode, cval)
+        operators = {
+            axis: _fixed_operator(images.shape[axis], s, truncate, mode)
+            for axis, s in zip((1, 2), sigma_pair(sigma), strict=True)
+            if s > _NO_BLUR
+        }
+        if len(operators) == 2 and _prefer_row_matmuls(images.shape, dtype):
+            _, _, width, channels = images.shape
+            row_operator = _fixed_row_operator(
+                width, channels, sigma_pair(sigma)[1], truncate, mode
+            )
+            return _filter_rows_matmul(images, operators[1], row_operator, mode, cval)
         x = images
         for axis, operator in operators.items():
             x = _filter_axis(x, _constant(operator, dtype), axis, mode, cval)
@@ -140,45 +143,79 @@ def gaussian_filter(
     return x
 
 
-def _prefer_row_gemm(shape):
-    """Whether `_filter_rows_gemm` is the faster route for images of `shape`.
+@functools.lru_cache(maxsize=64)
+def _fixed_operator(size, sigma, truncate, mode):
+    """The float64 `(size, size)` matrix of a fixed-sigma pass (cached, read-only).
 
-    Measured with `benchmarks/blur_speed.py`: on TensorFlow two large matrix
-    products beat `einsum` for row-sized images (32x32x3: 3.5x vs 1.3x scipy's
-    speed on chunks of 1,000 images); on JAX `einsum` is faster. The width
-    pass multiplies by a `(width * channels)` square matrix, so the route is
-    kept to rows of at most 512 values.
+    Built once per (size, sigma, truncate, mode): a layer calls the op at
+    every step with the same arguments.
+    """
+    radius = kernels.kernel_radius(sigma, truncate)
+    weights = kernels.gaussian_weights(np.float64(sigma), radius, truncate)
+    operator = kernels.axis_operator(weights, size, mode)
+    operator.setflags(write=False)
+    return operator
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_row_operator(width, channels, sigma, truncate, mode):
+    """`_row_operator` of a fixed-sigma width pass (cached, read-only)."""
+    operator = _row_operator(_fixed_operator(width, sigma, truncate, mode), channels)
+    operator.setflags(write=False)
+    return operator
+
+
+def _row_operator(operator_w, channels):
+    """`kron(operator_w.T, I_channels)`: the width pass on interleaved rows.
+
+    Right-multiplying a row of `width * channels` interleaved values by it
+    filters each channel along the width and never mixes channels.
+    """
+    return np.kron(operator_w.T, np.eye(channels))
+
+
+def _prefer_row_matmuls(shape, dtype):
+    """Whether `_filter_rows_matmul` is the faster route for these images.
+
+    Measured at 32x32x3, batches of 64 and 1,000 (the speed section of the
+    layer's docs): on TensorFlow and torch the two matrix products beat an
+    `einsum` per axis by 1.5-3.5x; on JAX `einsum` was 1.4-1.6x faster. The width pass
+    multiplies by a `(width * channels)` square matrix, so the route is kept
+    to rows of at most 512 values, and to dtypes that `keras.ops.matmul`
+    keeps (Keras 3.15 on torch computes float64 products in float32).
     """
     row = shape[2] * shape[3] if shape[3] is not None else None
     return (
-        keras.backend.backend() == "tensorflow"
+        keras.backend.backend() in ("tensorflow", "torch")
         and row is not None
-        and row <= _ROW_GEMM_MAX_FEATURES
+        and row <= _ROW_MATMUL_MAX_FEATURES
+        and keras.backend.result_type(dtype, dtype) == dtype
     )
 
 
-def _filter_rows_gemm(x, operator_h, operator_w, mode, cval):
-    """Both 1-D passes as two large matrix products on a height-major layout.
+def _filter_rows_matmul(x, operator_h, row_operator, mode, cval):
+    """Both 1-D passes as two matrix products on rows of interleaved pixels.
 
-    The height pass is `operator_h @ (height, batch * width * channels)`; the
-    width pass is `(height * batch, width * channels) @ kron(operator_w.T,
-    I_channels)`, which filters every row of interleaved pixels at once and
-    keeps channels apart. Same result as two `_filter_axis` passes.
+    The width pass is `(batch * height, width * channels) @ row_operator`
+    (`_row_operator`), which filters every row at once and keeps channels
+    apart; the height pass is `operator_h @ (batch, height, width *
+    channels)`. No transposes: both products read and write the images' own
+    memory order.
+    Same result as two `_filter_axis` passes (the passes commute, also with
+    `cval`).
     """
     dtype = keras.backend.standardize_dtype(x.dtype)
     _, height, width, channels = x.shape
     features = width * channels
-    row_operator = np.kron(operator_w.T, np.eye(channels))
-    y = ops.transpose(ops.reshape(x, (-1, height, features)), (1, 0, 2))
-    y = ops.matmul(_constant(operator_h, dtype), ops.reshape(y, (height, -1)))
+    y = ops.matmul(ops.reshape(x, (-1, features)), _constant(row_operator, dtype))
+    if mode == "constant" and cval != 0.0:
+        # Column sums: the weight each output value takes from inside the row.
+        outside = 1.0 - np.sum(row_operator, axis=0)[None, :]
+        y = y + _constant(cval * outside, dtype)
+    y = ops.matmul(_constant(operator_h, dtype), ops.reshape(y, (-1, height, features)))
     if mode == "constant" and cval != 0.0:
         outside = _outside_weight(operator_h, np)[:, None]
         y = y + _constant(cval * outside, dtype)
-    y = ops.matmul(ops.reshape(y, (-1, features)), _constant(row_operator, dtype))
-    if mode == "constant" and cval != 0.0:
-        outside = np.repeat(_outside_weight(operator_w, np), channels)[None, :]
-        y = y + _constant(cval * outside, dtype)
-    y = ops.transpose(ops.reshape(y, (height, -1, features)), (1, 0, 2))
     return ops.reshape(y, (-1, height, width, channels))
 
 
@@ -190,7 +227,7 @@ def _outside_weight(operator, xp=ops):
 def _constant(array, dtype):
     """A numpy float64 array as a tensor of `dtype` (no float64 on JAX)."""
     array = np.asarray(array, "float64" if dtype == "float64" else "float32")
-    return ops.cast(array, dtype)
+    return ops.convert_to_tensor(array, dtype=dtype)
 
 
 def _filter_axis(x, operator, axis, mode, cval):
