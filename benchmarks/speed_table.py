@@ -18,10 +18,15 @@ alike; the first round (tracing, warm-up) is dropped; s/epoch is the median
 per-step time of the other rounds times 625 (source 000's 40,000 images at
 batch 64). Ratio: to the fastest stock Keras row. Inference: images/s of
 `predict` on `--predict-images` images at batch `--predict-batch` (best of 3
-after a warm-up). Layer cost: ours with `GaussianBlurLayer` and the row
-reshapes inside the model against the same LSTM stack fed precomputed
-blurred row sequences (time ratio, 1.00 = free). Peak RSS: the worker
-process (all its configurations).
+after a warm-up). Layer cost: one functional model of `GaussianBlurLayer`,
+`ImageToRowSequence`, the LSTM stack and `RowSequenceToImage` against the
+same LSTM stack fed precomputed blurred row sequences (time ratio, 1.00 =
+free), as the ratio of the medians, as the median of each round's ratio
+(the two run side by side in every round) and as the ratio of CPU time per
+step; also the factory's
+`LSTMAutoencoder` behind a blur layer (a model nested in a model, which adds
+Keras' call of the inner model). Peak RSS: the worker process (all its
+configurations).
 
 Usage:
     python benchmarks/speed_table.py [--quick] [--backends tensorflow,jax,torch]
@@ -81,26 +86,51 @@ def stock_model(jit_compile):
     return model
 
 
-def ours_rows_model(jit_compile):
-    """The factory model's LSTM stack on precomputed row sequences."""
+def _lstm_stack(x):
+    """Source 000's LSTM stack on row sequences, as in the factory model."""
     import keras
 
     from keras_seqimage.layers import FastLSTM
 
-    model = keras.Sequential(
-        [
-            keras.Input((32, 96)),
-            FastLSTM(128, return_sequences=True),
-            FastLSTM(64, return_sequences=True),
-            keras.layers.Dense(96),
-        ]
-    )
+    x = FastLSTM(128, return_sequences=True)(x)
+    x = FastLSTM(64, return_sequences=True)(x)
+    return keras.layers.Dense(96)(x)
+
+
+def _compiled(inputs, outputs, jit_compile):
+    import keras
+
+    model = keras.Model(inputs, outputs)
     model.compile(keras.optimizers.Adam(), "mse", jit_compile=jit_compile)
     return model
 
 
+def ours_rows_model(jit_compile):
+    """The LSTM stack alone, on precomputed row sequences (layer-cost base)."""
+    import keras
+
+    rows = keras.Input((32, 96))
+    return _compiled(rows, _lstm_stack(rows), jit_compile)
+
+
 def ours_blur_model(jit_compile):
-    """Clean images in: blur, rows, LSTM stack, images out (layer-cost row)."""
+    """Clean images in: blur, rows, the same LSTM stack, images out."""
+    import keras
+
+    from keras_seqimage.layers import (
+        GaussianBlurLayer,
+        ImageToRowSequence,
+        RowSequenceToImage,
+    )
+
+    images = keras.Input((32, 32, 3))
+    rows = ImageToRowSequence()(GaussianBlurLayer(sigma=1.0)(images))
+    outputs = RowSequenceToImage(width=32, channels=3)(_lstm_stack(rows))
+    return _compiled(images, outputs, jit_compile)
+
+
+def ours_nested_blur_model(jit_compile):
+    """The factory's `LSTMAutoencoder` behind a blur layer: a nested model."""
     import keras
 
     from keras_seqimage.layers import GaussianBlurLayer
@@ -108,9 +138,8 @@ def ours_blur_model(jit_compile):
 
     inner = LSTMAutoencoder.from_preset("lstm_sequence_128_64")
     images = keras.Input((32, 32, 3))
-    model = keras.Model(images, inner(GaussianBlurLayer(sigma=1.0)(images)))
-    model.compile(keras.optimizers.Adam(), "mse", jit_compile=jit_compile)
-    return model
+    outputs = inner(GaussianBlurLayer(sigma=1.0)(images))
+    return _compiled(images, outputs, jit_compile)
 
 
 class TorchPlain:
@@ -247,6 +276,11 @@ def worker(args):
         keras_fit(ours_blur_model(ours.jit_compile), images, images),
         None,
     )
+    configs["layer cost: the factory model behind a blur layer (nested)"] = (
+        "layer-nested",
+        keras_fit(ours_nested_blur_model(ours.jit_compile), images, images),
+        None,
+    )
     configs["layer cost: same LSTMs on precomputed rows"] = (
         "layer-out",
         keras_fit(ours_rows_model(ours.jit_compile), blurred_rows, rows),
@@ -285,6 +319,7 @@ def worker(args):
                 "kind": kind,
                 "s_per_epoch": step * STEPS_PER_EPOCH,
                 "ms_per_step": [round(t * 1000, 1) for t in times[name]],
+                "seconds_per_round": times[name],
                 "cpu_ms_per_step": median(cpu_times[name][1:]) * 1000,
                 "images_per_s": images_per_s,
             }
@@ -369,13 +404,29 @@ def main():
         f"{predict_gflop / predict_floor:.0f} GFLOP/s\n"
     )
     for backend in dict.fromkeys(r["backend"] for r in rows):
-        inside = [r for r in rows if r["backend"] == backend]
-        a = [r["s_per_epoch"] for r in inside if r["kind"] == "layer-in"]
-        b = [r["s_per_epoch"] for r in inside if r["kind"] == "layer-out"]
-        if a and b:
+        inside = {r["kind"]: r for r in rows if r["backend"] == backend}
+        base = inside.get("layer-out")
+        for kind, what in (
+            ("layer-in", "blur + row layers in the model"),
+            ("layer-nested", "the factory model behind a blur layer"),
+        ):
+            if base is None or kind not in inside:
+                continue
+            per_round = [
+                a / b
+                for a, b in zip(
+                    inside[kind]["seconds_per_round"][1:],
+                    base["seconds_per_round"][1:],
+                    strict=True,
+                )
+            ]
+            cpu = inside[kind]["cpu_ms_per_step"] / base["cpu_ms_per_step"]
             print(
-                f"layer cost on {backend}: blur + row layers inside the "
-                f"model / precomputed rows = {a[0] / b[0]:.3f}"
+                f"layer cost on {backend}: {what} / precomputed rows = "
+                f"{inside[kind]['s_per_epoch'] / base['s_per_epoch']:.3f} "
+                f"(ratio of medians), {median(per_round):.3f} (median of "
+                f"the rounds' ratios: {', '.join(f'{r:.3f}' for r in per_round)}), "
+                f"{cpu:.3f} (CPU time per step)"
             )
 
 
