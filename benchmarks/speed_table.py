@@ -10,7 +10,9 @@ Rows (each backend in its own process, via `_harness.run_workers`):
   on the torch backend), the factory's `jit_compile`; and the same with the
   factory's default metrics (MSE, PSNR, SSIM);
 - `plain PyTorch`: `torch.nn.LSTM` model and `torch.optim.Adam`, the
-  reference of the speed issue (torch backend worker, when torch imports).
+  reference of the speed issue (torch backend worker, when torch imports):
+  batches in order (Keras' `fit` shuffles), and inference returns one numpy
+  array like Keras' `predict`.
 
 Training: `--steps` batches of 64 random images per round, `--rounds` rounds,
 configurations interleaved round by round so machine noise falls on all
@@ -158,11 +160,14 @@ class TorchPlain:
         plain_torch_epoch(self.net, self.opt, x, y, BATCH)
 
     def predict(self, x, batch_size):
+        """Restored rows as one numpy array, as Keras' `predict` returns them."""
         torch = self.torch
         x = torch.from_numpy(x)
         with torch.inference_mode():
-            for i in range(0, len(x), batch_size):
-                self.net(x[i : i + batch_size])
+            outputs = [
+                self.net(x[i : i + batch_size]) for i in range(0, len(x), batch_size)
+            ]
+            return torch.cat(outputs).numpy()
 
 
 def _model_products(batch):
