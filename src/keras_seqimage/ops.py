@@ -106,15 +106,16 @@ def gaussian_filter(
     dtype = keras.backend.standardize_dtype(images.dtype)
 
     if is_number(sigma) or isinstance(sigma, (list, tuple)):
+        sigmas = sigma_pair(sigma)
         operators = {
             axis: _fixed_operator(images.shape[axis], s, truncate, mode)
-            for axis, s in zip((1, 2), sigma_pair(sigma), strict=True)
+            for axis, s in zip((1, 2), sigmas, strict=True)
             if s > _NO_BLUR
         }
         if len(operators) == 2 and _prefer_row_matmuls(images.shape, dtype):
             _, _, width, channels = images.shape
             row_operator = _fixed_row_operator(
-                width, channels, sigma_pair(sigma)[1], truncate, mode
+                width, channels, sigmas[1], truncate, mode
             )
             return _filter_rows_matmul(images, operators[1], row_operator, mode, cval)
         x = images
@@ -179,10 +180,11 @@ def _prefer_row_matmuls(shape, dtype):
 
     Measured at 32x32x3, batches of 64 and 1,000 (the speed section of the
     layer's docs): on TensorFlow and torch the two matrix products beat an
-    `einsum` per axis by 1.5-3.5x; on JAX `einsum` was 1.4-1.6x faster. The width pass
-    multiplies by a `(width * channels)` square matrix, so the route is kept
-    to rows of at most 512 values, and to dtypes that `keras.ops.matmul`
-    keeps (Keras 3.15 on torch computes float64 products in float32).
+    `einsum` per axis by 1.5-3.5x; on JAX the `einsum`s were 1.4-1.6x
+    faster. The width pass multiplies by a `(width * channels)` square
+    matrix, so the route is kept to rows of at most 512 values, and to
+    dtypes that `keras.ops.matmul` keeps (Keras 3.15 on torch computes
+    float64 products in float32).
     """
     row = shape[2] * shape[3] if shape[3] is not None else None
     return (
@@ -200,9 +202,8 @@ def _filter_rows_matmul(x, operator_h, row_operator, mode, cval):
     (`_row_operator`), which filters every row at once and keeps channels
     apart; the height pass is `operator_h @ (batch, height, width *
     channels)`. No transposes: both products read and write the images' own
-    memory order.
-    Same result as two `_filter_axis` passes (the passes commute, also with
-    `cval`).
+    memory order. Same result as two `_filter_axis` passes (the passes
+    commute, also with `cval`).
     """
     dtype = keras.backend.standardize_dtype(x.dtype)
     _, height, width, channels = x.shape
