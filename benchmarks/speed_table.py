@@ -25,10 +25,9 @@ after a warm-up). Layer cost: one functional model of `GaussianBlurLayer`,
 same LSTM stack fed precomputed blurred row sequences (time ratio, 1.00 =
 free), as the ratio of the medians, as the median of each round's ratio
 (the two run side by side in every round) and as the ratio of CPU time per
-step; also the factory's
-`LSTMAutoencoder` behind a blur layer (a model nested in a model, which adds
-Keras' call of the inner model). Peak RSS: the worker process (all its
-configurations).
+step; also the factory's `LSTMAutoencoder` behind a blur layer (a model
+nested in a model, which adds Keras' call of the inner model). Peak RSS:
+the worker process (all its configurations).
 
 Usage:
     python benchmarks/speed_table.py [--quick] [--backends tensorflow,jax,torch]
