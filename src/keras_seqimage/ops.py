@@ -210,8 +210,8 @@ def _filter_rows_matmul(x, operator_h, row_operator, mode, cval):
     features = width * channels
     y = ops.matmul(ops.reshape(x, (-1, features)), _constant(row_operator, dtype))
     if mode == "constant" and cval != 0.0:
-        # Column sums: the weight each output value takes from inside the row.
-        outside = 1.0 - np.sum(row_operator, axis=0)[None, :]
+        # Right-multiplied: output column j weighs inputs by column j.
+        outside = _outside_weight(row_operator.T, np)[None, :]
         y = y + _constant(cval * outside, dtype)
     y = ops.matmul(_constant(operator_h, dtype), ops.reshape(y, (-1, height, features)))
     if mode == "constant" and cval != 0.0:
