@@ -1,12 +1,14 @@
-"""The image models' lean torch `fit` step equals Keras' own step.
+"""The image models' lean torch `fit` step and batching equal Keras' own.
 
 `ImageModel.train_step` replaces parts of Keras' torch step (graph walk, MSE in
 torch, fused Adam) where the plan says they change nothing. These tests train
 the same model from the same weights with `fast_train_step` on and off and
 compare losses, metrics and weights; they also check that each shortcut ran
 (so the comparison is not vacuous) and that every case the plan excludes
-falls back to Keras' code. The step exists on torch only: on TensorFlow and
-JAX, `test_torch_backend_subprocess` reruns this file on torch.
+falls back to Keras' code. The same for `fit`'s batching of numpy arrays
+(`fast_array_batches`): the same batches in the same order as Keras'. Both
+exist on torch only: on TensorFlow and JAX, `test_torch_backend_subprocess`
+reruns this file on torch.
 """
 
 import importlib.util
@@ -20,6 +22,7 @@ from keras_seqimage.models import (
     ConvEncoderDecoder,
     LSTMAutoencoder,
     SimpleRNNAutoencoder,
+    _torch_batches,
     _torch_train_step,
 )
 from keras_seqimage.models.factory import compile_model
@@ -177,6 +180,48 @@ def test_plan_takes_every_shortcut_for_the_factory_defaults():
     assert plan == _torch_train_step.TrainStepPlan(
         walk_graph=True, plain_mse=True, fused_adam=True
     )
+    # The walk is planned once: every layer of the graph, in Keras' order.
+    assert [step.layer.name for step in plan.graph] == [
+        "to_sequence",
+        "encoder_0",
+        "encoder_1",
+        "head",
+        "to_images",
+    ]
+
+
+@torch_only
+@pytest.mark.parametrize("name", MODELS)
+def test_planned_walk_equals_keras_walk(name):
+    import torch
+
+    model = compile_model(MODELS[name]())
+    plan = _torch_train_step.make_plan(model)
+    assert plan.graph is not None
+    x = torch.from_numpy(_data()[0][:4])
+    planned = _torch_train_step._walk_graph(model, x, plan.graph)
+    walked = _torch_train_step._walk_graph(model, x)
+    np.testing.assert_array_equal(planned.detach().numpy(), walked.detach().numpy())
+
+
+@torch_only
+@pytest.mark.parametrize("batch_size", [1, 3, 7])
+def test_direct_loss_tracking_equals_keras_mean(batch_size):
+    import torch
+
+    direct, keras_mean = keras.metrics.Mean(), keras.metrics.Mean()
+    for value in (0.3, 1.7e-3, 12.5):
+        loss = torch.tensor(value, requires_grad=True) * 1.0
+        _torch_train_step._track_loss(direct, loss, batch_size)
+        keras_mean.update_state(loss, sample_weight=batch_size)
+    for got, want in (
+        (direct.total, keras_mean.total),
+        (direct.count, keras_mean.count),
+    ):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want)
+        )
+    assert float(direct.result()) == float(keras_mean.result())
 
 
 @torch_only
@@ -381,6 +426,98 @@ def test_other_backends_compile_their_own_step():
     x, y = _data()
     history = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+@pytest.fixture
+def lean_batches(monkeypatch):
+    """The `DataLoader`s `fit`'s lean batching made, in order."""
+    made = []
+    original = _torch_batches.array_batches
+
+    def recording(*args, **kwargs):
+        made.append(original(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(_torch_batches, "array_batches", recording)
+    return made
+
+
+def _fit_both_batchings(fit_args=(), **fit_kwargs):
+    """Histories and weights of one model fit with each batching."""
+    runs = []
+    for fast in (True, False):
+        keras.utils.set_random_seed(3)  # same weights and same shuffling
+        model = compile_model(_lstm(), metrics=[])
+        model.fast_array_batches = fast
+        history = model.fit(*fit_args, verbose=0, **fit_kwargs)
+        runs.append((history.history, model.get_weights()))
+    return runs
+
+
+@torch_only
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("batch_size", [None, 5, 24])  # None: Keras' 32
+def test_lean_batching_gives_keras_batches(shuffle, batch_size, lean_batches):
+    x, y = _data(count=23)  # a partial last batch for 5
+    runs = _fit_both_batchings((x, y), batch_size=batch_size, epochs=2, shuffle=shuffle)
+    assert len(lean_batches) == 1
+    assert len(lean_batches[0]) == -(-23 // (batch_size or 32))
+    (fast_logs, fast_weights), (keras_logs, keras_weights) = runs
+    # Same batches in the same order, so the same arithmetic: equal, not close.
+    assert fast_logs == keras_logs
+    for got, want in zip(fast_weights, keras_weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@torch_only
+def test_lean_batching_takes_positional_arguments_and_validation(lean_batches):
+    x, y = _data()
+    runs = _fit_both_batchings((x, y, 8, 2), validation_data=(x[:4], y[:4]))
+    assert len(lean_batches) == 1
+    (fast_logs, _), (keras_logs, _) = runs
+    assert fast_logs == keras_logs
+    assert len(fast_logs["val_loss"]) == 2
+
+
+@torch_only
+@pytest.mark.parametrize(
+    "fit_kwargs",
+    [
+        {"sample_weight": np.ones((24, 6, 5), "float32")},
+        {"validation_split": 0.25},
+        {"shuffle": "batch"},
+        {"steps_per_epoch": 2},
+        {"x_dtype": "float64"},  # Keras casts it to floatx first
+    ],
+    ids=["sample_weight", "validation_split", "batch shuffle", "steps", "float64"],
+)
+def test_lean_batching_leaves_other_calls_to_keras(fit_kwargs, lean_batches):
+    x, y = _data()
+    x = x.astype(fit_kwargs.pop("x_dtype", "float32"))
+    runs = _fit_both_batchings((x, y), batch_size=8, **fit_kwargs)
+    assert lean_batches == []
+    (fast_logs, _), (keras_logs, _) = runs
+    assert fast_logs == keras_logs
+
+
+@torch_only
+def test_lean_batching_keeps_keras_error_for_mismatched_lengths(lean_batches):
+    model = compile_model(_lstm())
+    x, y = _data()
+    with pytest.raises(ValueError, match="cardinality"):
+        model.fit(x, y[:20], batch_size=8, epochs=1, verbose=0)
+    assert lean_batches == []
+
+
+def test_fast_array_batches_must_be_bool():
+    model = _lstm()
+    with pytest.raises(
+        ValueError, match=r"`fast_array_batches` must be True or False.*1"
+    ):
+        model.fast_array_batches = 1
+    assert model.fast_array_batches is True
+    model.fast_array_batches = False
+    assert model.fast_array_batches is False
 
 
 @pytest.mark.skipif(TORCH, reason="already running on the torch backend")

@@ -9,6 +9,7 @@ from keras_seqimage._validation import (
     check_image_input,
     check_size_divisible,
 )
+from keras_seqimage.models._torch_batches import fit_arguments
 from keras_seqimage.models._torch_train_step import plan_for, torch_train_step
 
 
@@ -25,7 +26,8 @@ class ImageModel(keras.Model):
       `ValueError` before the graph runs;
     - `presets`, a dict of named constructor-argument dicts, and
       `from_preset(name, **overrides)`;
-    - on the torch backend, a leaner `fit` step (`fast_train_step`).
+    - on the torch backend, a leaner `fit` step (`fast_train_step`) and
+      leaner batching of numpy arrays in `fit` (`fast_array_batches`).
 
     Attributes:
         fast_train_step: bool, on the torch backend let `fit` skip Keras'
@@ -35,10 +37,19 @@ class ImageModel(keras.Model):
             benchmarks. Set it to `False` on a model (before `fit`) for
             Keras' own step. Other backends compile the step and ignore it.
             Defaults to `True`.
+        fast_array_batches: bool, on the torch backend let `fit` batch
+            numpy `x` and `y` itself (see `_torch_batches`): the same
+            batches in the same order as Keras' batching, including under
+            `keras.utils.set_random_seed`, for about 1 ms less per batch of
+            64 CIFAR images. Only for float arrays of `keras.config.floatx()`
+            without `sample_weight`, `class_weight`, `validation_split` or
+            `steps_per_epoch`; other calls go to Keras unchanged. Set it to
+            `False` for Keras' own batching. Defaults to `True`.
     """
 
     presets = {}
     _fast_train_step = True
+    _fast_array_batches = True
 
     @property
     def fast_train_step(self):
@@ -47,6 +58,14 @@ class ImageModel(keras.Model):
     @fast_train_step.setter
     def fast_train_step(self, value):
         self._fast_train_step = check_bool("fast_train_step", value)
+
+    @property
+    def fast_array_batches(self):
+        return self._fast_array_batches
+
+    @fast_array_batches.setter
+    def fast_array_batches(self, value):
+        self._fast_array_batches = check_bool("fast_array_batches", value)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,6 +77,15 @@ class ImageModel(keras.Model):
         if hasattr(inputs, "shape") and hasattr(inputs, "dtype"):
             self._check_inputs(inputs)
         return super().call(inputs, training=training, mask=mask, **kwargs)
+
+    def fit(self, *args, **kwargs):
+        """`keras.Model.fit`; on torch, numpy arrays batched leaner.
+
+        Same arguments and results as Keras' `fit`; see `fast_array_batches`.
+        """
+        if keras.backend.backend() == "torch" and self.fast_array_batches:
+            args, kwargs = fit_arguments(super().fit, args, kwargs)
+        return super().fit(*args, **kwargs)
 
     def train_step(self, *args, **kwargs):
         """Keras' training step; on torch, the leaner one (`fast_train_step`)."""

@@ -11,10 +11,15 @@ provably changes nothing:
 - forward: the functional graph is walked calling each layer's `call`
   directly, when every layer is one whose `call` does all its work given an
   explicit `training` (`DIRECT_CALL_LAYERS`), all in the input's float dtype
-  (nothing for autocast to do), with no activity regulariser;
-- loss: `mean((y_pred - y) ** 2)` in torch, when the compiled loss is plain
-  mean squared error (no loss weights, no sample weights, no regularisation
-  losses), which is what Keras' `"mse"` computes;
+  (nothing for autocast to do), with no activity regulariser; the walk is
+  planned once per model (`GraphStep`s) rather than looked up from the
+  graph's nodes at every step;
+- loss: torch's `mse_loss` (mean of squared differences, one fused op each
+  way), when the compiled loss is plain mean squared error (no loss weights,
+  no sample weights, no regularisation losses), which is what Keras'
+  `"mse"` computes;
+- loss tracker: Keras' `Mean.update_state(loss, sample_weight=batch)` is
+  `total += loss * batch; count += batch`, done so in place;
 - update: Keras' Adam (no clipping, weight decay, EMA, gradient accumulation,
   loss scaling or AMSGrad; no constrained variables) as one call of torch's
   fused Adam kernel (`torch._fused_adam_`, the kernel of
@@ -56,12 +61,25 @@ MSE_NAMES = ("mse", "mean_squared_error", "MeanSquaredError")
 
 
 @dataclass(frozen=True)
+class GraphStep:
+    """One layer call of a planned graph walk: tensors are named by `id`."""
+
+    layer: object
+    inputs: tuple  # ids of the positional tensor arguments, in order
+    as_list: bool  # the layer takes them as one list (`Add`)
+    kwargs: dict  # the node's other arguments, `training=True` where taken
+    outputs: tuple  # ids of the output tensors
+
+
+@dataclass(frozen=True)
 class TrainStepPlan:
     """What of Keras' step `torch_train_step` may replace, for one compile."""
 
     walk_graph: bool
     plain_mse: bool
     fused_adam: bool
+    # The walk planned once (`None`: walk Keras' nodes at each step).
+    graph: tuple = field(default=None, compare=False, repr=False)
     # What it was made for: `compile` makes a new optimizer or compiled loss.
     optimizer: object = field(default=None, compare=False, repr=False)
     compile_loss: object = field(default=None, compare=False, repr=False)
@@ -110,6 +128,7 @@ def make_plan(model):
         walk_graph=walk_graph,
         plain_mse=plain_mse,
         fused_adam=_is_plain_adam(model),
+        graph=_plan_graph(model) if walk_graph else None,
         optimizer=model.optimizer,
         compile_loss=compile_loss,
     )
@@ -123,24 +142,25 @@ def torch_train_step(model, data, plan):
     same_dtype = getattr(x, "dtype", None) == getattr(torch, model.compute_dtype)
     if plan.walk_graph and same_dtype:
         model._check_inputs(x)
-        y_pred = _walk_graph(model, x)
+        y_pred = _walk_graph(model, x, plan.graph)
     else:
         y_pred = model(x, training=True)
     model.zero_grad()
+    floatx = getattr(torch, keras.config.floatx())
     if (
         plan.plain_mse
         and sample_weight is None
         and isinstance(y, torch.Tensor)
         # Keras' losses compute in floatx whatever the prediction's dtype.
-        and y.dtype == y_pred.dtype == getattr(torch, keras.config.floatx())
+        and y.dtype == y_pred.dtype == floatx
         and y.shape == y_pred.shape
     ):
-        loss = torch.mean(torch.square(y_pred - y))
+        loss = torch.nn.functional.mse_loss(y_pred, y)
     else:
         loss = model._compute_loss(
             x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
         )
-    model._loss_tracker.update_state(loss, sample_weight=x.shape[0])
+    _track_loss(model._loss_tracker, loss, x.shape[0])
     loss = model.optimizer.scale_loss(loss)
     trainable_weights = model.trainable_weights[:]
     if trainable_weights:
@@ -273,8 +293,43 @@ def _graph_layers(model):
     ]
 
 
-def _walk_graph(model, x):
+def _plan_graph(model):
+    """`GraphStep`s in `Function._run_through_graph`'s order, or `None`.
+
+    `None` where a node's positional arguments are anything but tensors (or
+    one list of them), or its keyword arguments hold a tensor: those walk
+    Keras' nodes.
+    """
+    available = {id(tensor) for tensor in model.inputs}
+    graph = []
+    for depth in sorted(model._nodes_by_depth, reverse=True):
+        for node in model._nodes_by_depth[depth]:
+            if node.operation is None or node.is_input:
+                continue
+            args, kwargs = node.arguments.args, node.arguments.kwargs
+            as_list = len(args) == 1 and isinstance(args[0], (list, tuple))
+            tensors = args[0] if as_list else args
+            if not all(isinstance(t, keras.KerasTensor) for t in tensors) or any(
+                isinstance(value, keras.KerasTensor)
+                for value in keras.tree.flatten(kwargs)
+            ):
+                return None
+            inputs = tuple(id(tensor) for tensor in tensors)
+            if not available.issuperset(inputs):
+                continue  # as `_run_through_graph`: not computable, skipped
+            layer = node.operation
+            if getattr(layer, "_call_has_training_arg", False):
+                kwargs = {**kwargs, "training": True}
+            outputs = tuple(id(tensor) for tensor in node.outputs)
+            graph.append(GraphStep(layer, inputs, as_list, kwargs, outputs))
+            available.update(outputs)
+    return tuple(graph) if id(model.outputs[0]) in available else None
+
+
+def _walk_graph(model, x, graph=None):
     """The model's functional graph, each layer's `call` run directly."""
+    if graph is not None:
+        return _run_planned(graph, x, id(model.inputs[0]), id(model.outputs[0]))
 
     def direct_call(layer):
         if not getattr(layer, "_call_has_training_arg", False):
@@ -283,6 +338,41 @@ def _walk_graph(model, x):
 
     outputs = model._run_through_graph([x], operation_fn=direct_call)
     return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+
+
+def _run_planned(graph, x, input_id, output_id):
+    tensors = {input_id: x}
+    for step in graph:
+        args = [tensors[i] for i in step.inputs]
+        if step.as_list:
+            args = [args]
+        outputs = step.layer.call(*args, **step.kwargs)
+        if len(step.outputs) == 1:
+            tensors[step.outputs[0]] = outputs
+        else:
+            tensors.update(zip(step.outputs, keras.tree.flatten(outputs), strict=True))
+    return tensors[output_id]
+
+
+def _track_loss(tracker, loss, batch_size):
+    """`tracker.update_state(loss, sample_weight=batch_size)`, less Python.
+
+    For Keras' `Mean` and a scalar loss of its dtype, that update is
+    `total = total + loss * batch_size; count = count + batch_size` in its
+    dtype: the same operations, in place. Anything else: Keras' update.
+    """
+    import torch
+
+    if (
+        type(tracker) is not keras.metrics.Mean
+        or loss.ndim != 0
+        or not (loss.dtype == tracker.total.value.dtype == tracker.count.value.dtype)
+    ):
+        tracker.update_state(loss, sample_weight=batch_size)
+        return
+    with torch.no_grad():
+        tracker.total.value.add_(loss * batch_size)
+        tracker.count.value.add_(batch_size)
 
 
 def _is_plain_mse(loss):
