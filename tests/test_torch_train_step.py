@@ -472,7 +472,8 @@ def test_lean_batching_gives_keras_batches(shuffle, batch_size, lean_batches):
 @torch_only
 def test_lean_batching_takes_positional_arguments_and_validation(lean_batches):
     x, y = _data()
-    runs = _fit_both_batchings((x, y, 8, 2), validation_data=(x[:4], y[:4]))
+    # 10 validation samples: batches of 8 and 2, as Keras validates.
+    runs = _fit_both_batchings((x, y, 8, 2), validation_data=(x[:10], y[:10]))
     assert len(lean_batches) == 1
     (fast_logs, _), (keras_logs, _) = runs
     assert fast_logs == keras_logs
@@ -480,16 +481,47 @@ def test_lean_batching_takes_positional_arguments_and_validation(lean_batches):
 
 
 @torch_only
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_lean_batching_splits_validation_like_keras(shuffle, lean_batches):
+    x, y = _data(count=23)
+    runs = _fit_both_batchings(
+        (x, y), batch_size=5, epochs=2, shuffle=shuffle, validation_split=0.3
+    )
+    assert len(lean_batches) == 1
+    assert len(lean_batches[0]) == 4  # 16 training samples: floor(23 * 0.7)
+    (fast_logs, fast_weights), (keras_logs, keras_weights) = runs
+    assert fast_logs == keras_logs
+    assert len(fast_logs["val_loss"]) == 2
+    for got, want in zip(fast_weights, keras_weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@torch_only
+@pytest.mark.parametrize("validation_split", [1.0, "a"])
+def test_lean_batching_keeps_keras_validation_split_errors(
+    validation_split, lean_batches
+):
+    model = compile_model(_lstm())
+    x, y = _data()
+    with pytest.raises((ValueError, TypeError)) as lean_error:
+        model.fit(x, y, validation_split=validation_split, epochs=1, verbose=0)
+    model.fast_array_batches = False
+    with pytest.raises(type(lean_error.value)) as keras_error:
+        model.fit(x, y, validation_split=validation_split, epochs=1, verbose=0)
+    assert str(lean_error.value) == str(keras_error.value)
+    assert lean_batches == []
+
+
+@torch_only
 @pytest.mark.parametrize(
     "fit_kwargs",
     [
         {"sample_weight": np.ones((24, 6, 5), "float32")},
-        {"validation_split": 0.25},
         {"shuffle": "batch"},
         {"steps_per_epoch": 2},
         {"x_dtype": "float64"},  # Keras casts it to floatx first
     ],
-    ids=["sample_weight", "validation_split", "batch shuffle", "steps", "float64"],
+    ids=["sample_weight", "batch shuffle", "steps", "float64"],
 )
 def test_lean_batching_leaves_other_calls_to_keras(fit_kwargs, lean_batches):
     x, y = _data()

@@ -42,9 +42,10 @@ class ImageModel(keras.Model):
             batches in the same order as Keras' batching, including under
             `keras.utils.set_random_seed`, for about 1 ms less per batch of
             64 CIFAR images. Only for float arrays of `keras.config.floatx()`
-            without `sample_weight`, `class_weight`, `validation_split` or
-            `steps_per_epoch`; other calls go to Keras unchanged. Set it to
-            `False` for Keras' own batching. Defaults to `True`.
+            without `sample_weight`, `class_weight` or `steps_per_epoch`
+            (a `validation_split` is split off as Keras does); other calls
+            go to Keras unchanged. Set it to `False` for Keras' own
+            batching. Defaults to `True`.
     """
 
     presets = {}

@@ -18,15 +18,20 @@ step on the project's machine, 5 % of source 000's step (see
 `ImageModel.fit` uses it on the torch backend unless the model's
 `fast_array_batches` attribute is `False`, for the plain case only: `x` and
 `y` numpy arrays of floatx (Keras casts other floats to floatx first), the
-same length, no `sample_weight`, `class_weight`, `validation_split` or
-`steps_per_epoch`, and `shuffle` `True` or `False`. Anything else goes to
-Keras unchanged, which also raises its own errors for bad input.
+same length, no `sample_weight`, `class_weight` or `steps_per_epoch`, and
+`shuffle` `True` or `False`. A `validation_split` is split off as Keras
+does (the last samples, before any shuffling) and passed on as
+`validation_data`. Anything else goes to Keras unchanged, which also raises
+its own errors for bad input.
 """
 
 import inspect
+import math
 
 import keras
 import numpy as np
+
+from keras_seqimage._validation import is_number
 
 KERAS_DEFAULT_BATCH_SIZE = 32
 
@@ -55,13 +60,28 @@ def fit_arguments(fit, args, kwargs):
         and isinstance(shuffle, bool)
         and arguments.get("sample_weight") is None
         and arguments.get("class_weight") is None
-        and not arguments.get("validation_split")
         and arguments.get("steps_per_epoch") is None
     )
+    validation_split = arguments.get("validation_split")
+    if plain and validation_split and arguments.get("validation_data") is None:
+        # Keras' `train_validation_split`: the last samples validate.
+        split_at = (
+            math.floor(len(x) * (1.0 - validation_split))
+            if is_number(validation_split)
+            else 0
+        )
+        plain = 0 < split_at < len(x)  # else Keras raises its error
+        arguments["validation_data"] = (x[split_at:], y[split_at:])
+        x, y = x[:split_at], y[:split_at]
     if not plain:
         return args, kwargs
+    arguments.pop("validation_split", None)
     arguments["x"] = array_batches(x, y, batch_size, shuffle)
     arguments["y"] = None
+    # Keras validates in batches of `validation_batch_size or batch_size`.
+    arguments["validation_batch_size"] = arguments.get(
+        "validation_batch_size"
+    ) or arguments.get("batch_size")
     arguments["batch_size"] = None
     # The batches are shuffled already; Keras warns about `shuffle=True`.
     arguments["shuffle"] = False
