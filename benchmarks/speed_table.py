@@ -8,7 +8,9 @@ Rows (each backend in its own process, via `_harness.run_workers`):
 - `ours`: `build_model("lstm_autoencoder", preset="lstm_sequence_128_64",
   metrics=[])`: images in and out, `FastLSTM` layers (torch's fused LSTM op
   on the torch backend), the factory's `jit_compile`; and the same with the
-  factory's default metrics (MSE, PSNR, SSIM);
+  factory's default metrics (MSE, PSNR, SSIM); on torch also with Keras'
+  own fit step (`fast_train_step=False`) and with Keras' own batching of
+  the arrays (`fast_array_batches=False`);
 - `plain PyTorch`: `torch.nn.LSTM` model and `torch.optim.Adam`, the
   reference of the speed issue (torch backend worker, when torch imports):
   batches in order (Keras' `fit` shuffles), and inference returns one numpy
@@ -26,8 +28,9 @@ same LSTM stack fed precomputed blurred row sequences (time ratio, 1.00 =
 free), as the ratio of the medians, as the median of each round's ratio
 (the two run side by side in every round) and as the ratio of CPU time per
 step; also the factory's `LSTMAutoencoder` behind a blur layer (a model
-nested in a model, which adds Keras' call of the inner model). Peak RSS:
-the worker process (all its configurations).
+nested in a model, which adds Keras' call of the inner model). On torch,
+ours against plain PyTorch in the same three ratios. Peak RSS: the worker
+process (all its configurations).
 
 Usage:
     python benchmarks/speed_table.py [--quick] [--backends tensorflow,jax,torch]
@@ -269,6 +272,13 @@ def worker(args):
             keras_fit(keras_step, images, images),
             None,
         )
+        keras_batches = build_model("lstm_autoencoder", preset=preset, metrics=[])
+        keras_batches.fast_array_batches = False
+        configs["ours: Keras' batching (fast_array_batches=False)"] = (
+            "ours",
+            keras_fit(keras_batches, images, images),
+            None,
+        )
     with_metrics = build_model("lstm_autoencoder", preset=preset)
     configs["ours: factory defaults (metrics MSE, PSNR, SSIM)"] = (
         "ours",
@@ -414,24 +424,32 @@ def main():
             ("layer-in", "blur + row layers in the model"),
             ("layer-nested", "the factory model behind a blur layer"),
         ):
-            if base is None or kind not in inside:
-                continue
-            per_round = [
-                a / b
-                for a, b in zip(
-                    inside[kind]["seconds_per_round"][1:],
-                    base["seconds_per_round"][1:],
-                    strict=True,
+            if base is not None and kind in inside:
+                print(
+                    f"layer cost on {backend}: {what} / precomputed rows = "
+                    + _ratios(inside[kind], base)
                 )
-            ]
-            cpu = inside[kind]["cpu_ms_per_step"] / base["cpu_ms_per_step"]
-            print(
-                f"layer cost on {backend}: {what} / precomputed rows = "
-                f"{inside[kind]['s_per_epoch'] / base['s_per_epoch']:.3f} "
-                f"(ratio of medians), {median(per_round):.3f} (median of "
-                f"the rounds' ratios: {', '.join(f'{r:.3f}' for r in per_round)}), "
-                f"{cpu:.3f} (CPU time per step)"
-            )
+    by_config = {(r["backend"], r["config"]): r for r in rows}
+    ours = by_config.get(("torch", "ours: factory model, loss only"))
+    plain = by_config.get(("torch", "plain PyTorch (nn.LSTM, oneDNN)"))
+    if ours and plain:
+        print(f"training on torch: ours / plain PyTorch = {_ratios(ours, plain)}")
+
+
+def _ratios(row, base):
+    """`row`'s time over `base`'s: of medians, per round, of CPU time."""
+    per_round = [
+        a / b
+        for a, b in zip(
+            row["seconds_per_round"][1:], base["seconds_per_round"][1:], strict=True
+        )
+    ]
+    return (
+        f"{row['s_per_epoch'] / base['s_per_epoch']:.3f} (ratio of medians), "
+        f"{median(per_round):.3f} (median of the rounds' ratios: "
+        f"{', '.join(f'{r:.3f}' for r in per_round)}), "
+        f"{row['cpu_ms_per_step'] / base['cpu_ms_per_step']:.3f} (CPU time per step)"
+    )
 
 
 if __name__ == "__main__":
