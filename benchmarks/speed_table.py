@@ -10,7 +10,7 @@ Rows (each backend in its own process, via `_harness.run_workers`):
   on the torch backend), the factory's `jit_compile`; and the same with the
   factory's default metrics (MSE, PSNR, SSIM); on torch also with Keras'
   own fit step (`fast_train_step=False`) and with Keras' own batching of
-  the arrays (`fast_array_batches=False`);
+  the arrays in `fit` and `predict` (`fast_array_batches=False`);
 - `plain PyTorch`: `torch.nn.LSTM` model and `torch.optim.Adam`, the
   reference of the speed issue (torch backend worker, when torch imports):
   batches in order (Keras' `fit` shuffles), and inference returns one numpy
@@ -277,7 +277,7 @@ def worker(args):
         configs["ours: Keras' batching (fast_array_batches=False)"] = (
             "ours",
             keras_fit(keras_batches, images, images),
-            None,
+            keras_predict(keras_batches, predict_images),
         )
     with_metrics = build_model("lstm_autoencoder", preset=preset)
     configs["ours: factory defaults (metrics MSE, PSNR, SSIM)"] = (

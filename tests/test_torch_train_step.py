@@ -22,6 +22,7 @@ from keras_seqimage.models import (
     ConvEncoderDecoder,
     LSTMAutoencoder,
     SimpleRNNAutoencoder,
+    _image_model,
     _torch_batches,
     _torch_train_step,
 )
@@ -539,6 +540,77 @@ def test_lean_batching_keeps_keras_error_for_mismatched_lengths(lean_batches):
     with pytest.raises(ValueError, match="cardinality"):
         model.fit(x, y[:20], batch_size=8, epochs=1, verbose=0)
     assert lean_batches == []
+
+
+@pytest.fixture
+def lean_predictions(monkeypatch):
+    """How many `predict` calls took the lean loop (not Keras')."""
+    calls = []
+    original = _torch_batches.predict_arrays
+
+    def recording(*args, **kwargs):
+        outputs = original(*args, **kwargs)
+        calls.append(outputs is not None)
+        return outputs
+
+    monkeypatch.setattr(_image_model, "predict_arrays", recording)
+    return calls
+
+
+def _predict_both(model, x, **kwargs):
+    model.fast_array_batches = True
+    lean = model.predict(x, verbose=0, **kwargs)
+    model.fast_array_batches = False
+    return lean, model.predict(x, verbose=0, **kwargs)
+
+
+@torch_only
+@pytest.mark.parametrize("batch_size", [None, 5, 24, 100])
+@pytest.mark.parametrize("make_model", [_lstm, MODELS["lstm residual, columns"]])
+def test_lean_predict_equals_keras_predict(batch_size, make_model, lean_predictions):
+    model = compile_model(make_model())
+    x, _ = _data(count=23)
+    lean, keras_outputs = _predict_both(model, x, batch_size=batch_size)
+    assert lean_predictions == [True]  # the second, Keras', does not ask
+    assert lean.shape == keras_outputs.shape == x.shape
+    assert lean.dtype == keras_outputs.dtype
+    np.testing.assert_array_equal(lean, keras_outputs)
+
+
+@torch_only
+def test_lean_predict_shows_keras_progress_bar(capsys, lean_predictions):
+    model = compile_model(_lstm())
+    x, _ = _data(count=23)
+    model.predict(x, batch_size=5, verbose=1)
+    assert lean_predictions == [True]
+    assert "5/5" in capsys.readouterr().out
+
+
+@torch_only
+@pytest.mark.parametrize(
+    ("make_input", "kwargs"),
+    [
+        (lambda x: x, {"steps": 2}),
+        (lambda x: x, {"callbacks": [keras.callbacks.Callback()]}),
+        (lambda x: x.astype("float64"), {}),
+        (lambda x: [x], {}),
+    ],
+    ids=["steps", "callbacks", "float64", "list"],
+)
+def test_lean_predict_leaves_other_calls_to_keras(make_input, kwargs, lean_predictions):
+    model = compile_model(_lstm())
+    x, _ = _data(count=23)
+    lean, keras_outputs = _predict_both(model, make_input(x), batch_size=5, **kwargs)
+    assert lean_predictions == [False]
+    np.testing.assert_array_equal(lean, keras_outputs)
+
+
+@torch_only
+def test_lean_predict_keeps_the_models_input_error():
+    model = compile_model(_lstm())
+    x, _ = _data()
+    with pytest.raises(ValueError, match=r"LSTMAutoencoder.*inputs"):
+        model.predict(x[:, :, :4], verbose=0)
 
 
 def test_fast_array_batches_must_be_bool():

@@ -9,7 +9,7 @@ from keras_seqimage._validation import (
     check_image_input,
     check_size_divisible,
 )
-from keras_seqimage.models._torch_batches import fit_arguments
+from keras_seqimage.models._torch_batches import fit_arguments, predict_arrays
 from keras_seqimage.models._torch_train_step import plan_for, torch_train_step
 
 
@@ -27,7 +27,8 @@ class ImageModel(keras.Model):
     - `presets`, a dict of named constructor-argument dicts, and
       `from_preset(name, **overrides)`;
     - on the torch backend, a leaner `fit` step (`fast_train_step`) and
-      leaner batching of numpy arrays in `fit` (`fast_array_batches`).
+      leaner batching of numpy arrays in `fit` and `predict`
+      (`fast_array_batches`).
 
     Attributes:
         fast_train_step: bool, on the torch backend let `fit` skip Keras'
@@ -43,9 +44,12 @@ class ImageModel(keras.Model):
             `keras.utils.set_random_seed`, for about 1 ms less per batch of
             64 CIFAR images. Only for float arrays of `keras.config.floatx()`
             without `sample_weight`, `class_weight` or `steps_per_epoch`
-            (a `validation_split` is split off as Keras does); other calls
-            go to Keras unchanged. Set it to `False` for Keras' own
-            batching. Defaults to `True`.
+            (a `validation_split` is split off as Keras does). Likewise
+            `predict` on such an array without `steps` or `callbacks`
+            runs Keras' loop on slices and copies each batch's output once
+            (equal outputs, about 1.2x faster for source 000's model).
+            Other calls go to Keras unchanged. Set it to `False` for
+            Keras' own batching. Defaults to `True`.
     """
 
     presets = {}
@@ -87,6 +91,20 @@ class ImageModel(keras.Model):
         if keras.backend.backend() == "torch" and self.fast_array_batches:
             args, kwargs = fit_arguments(super().fit, args, kwargs)
         return super().fit(*args, **kwargs)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """`keras.Model.predict`; on torch, numpy arrays batched leaner.
+
+        Same arguments and results as Keras' `predict`; see
+        `fast_array_batches`.
+        """
+        if keras.backend.backend() == "torch" and self.fast_array_batches:
+            outputs = predict_arrays(self, x, batch_size, verbose, steps, callbacks)
+            if outputs is not None:
+                return outputs
+        return super().predict(
+            x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
+        )
 
     def train_step(self, *args, **kwargs):
         """Keras' training step; on torch, the leaner one (`fast_train_step`)."""

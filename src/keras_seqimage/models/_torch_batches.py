@@ -1,4 +1,4 @@
-"""The image models' leaner batching of numpy arrays in `fit` on torch.
+"""The image models' leaner batching of numpy arrays in `fit` and `predict` on torch.
 
 Keras' `fit` on the torch backend batches numpy arrays through a
 `torch.utils.data.DataLoader` whose sampler yields each batch as a list of
@@ -15,7 +15,14 @@ step on the project's machine, 5 % of source 000's step (see
 - cheaper batches: `index_select` on tensors that share the arrays' memory
   (no copy of the arrays), or plain slices (views) in order.
 
-`ImageModel.fit` uses it on the torch backend unless the model's
+`predict` gathers each batch the same way (a copy made from a list of
+ints), keeps each batch's output, copies every one to numpy and then
+concatenates the copies: about 10 % of a 10,000-image `predict` of source
+000's model beyond calling the model on slices. `predict_arrays` runs the
+same loop (Keras' `predict_function`, callbacks and progress bar) on slices
+of the array and concatenates the outputs once.
+
+`ImageModel.fit` uses `array_batches` on the torch backend unless the model's
 `fast_array_batches` attribute is `False`, for the plain case only: `x` and
 `y` numpy arrays of floatx (Keras casts other floats to floatx first), the
 same length, no `sample_weight`, `class_weight` or `steps_per_epoch`, and
@@ -86,6 +93,66 @@ def fit_arguments(fit, args, kwargs):
     # The batches are shuffled already; Keras warns about `shuffle=True`.
     arguments["shuffle"] = False
     return bound.args, bound.kwargs
+
+
+def predict_arrays(
+    model, x, batch_size=None, verbose="auto", steps=None, callbacks=None
+):
+    """`model.predict(...)` for a numpy `x` of floatx, or `None`: not the case.
+
+    The plain case is Keras' `predict` arguments with `steps` and
+    `callbacks` `None` and a model with one float16, float32 or float64
+    output; the loop is Keras' torch `predict` loop over slices of `x` (the
+    same batches in the same order), each batch's output copied once into
+    the array returned.
+    """
+    import torch
+
+    batch_size = batch_size or KERAS_DEFAULT_BATCH_SIZE
+    if not (
+        isinstance(x, np.ndarray)
+        and x.dtype == keras.config.floatx()
+        and x.ndim >= 1
+        and len(x) > 0
+        and isinstance(batch_size, int)
+        and batch_size > 0
+        and steps is None
+        and callbacks is None
+        and len(model.outputs) == 1
+        and keras.backend.standardize_dtype(model.outputs[0].dtype)
+        in ("float16", "float32", "float64")
+    ):
+        return None
+    starts = range(0, len(x), batch_size)
+    callbacks = keras.callbacks.CallbackList(
+        None,
+        add_progbar=verbose != 0,
+        verbose=verbose,
+        epochs=1,
+        steps=len(starts),
+        model=model,
+    )
+    model.eval()
+    model.make_predict_function()
+    model.stop_predicting = False
+    callbacks.on_predict_begin()
+    images = torch.from_numpy(np.ascontiguousarray(x))
+    outputs, done = None, 0
+    for step, start in enumerate(starts):
+        callbacks.on_predict_batch_begin(step)
+        batch = _as_batch((images[start : start + batch_size],))
+        # Keras' predict function takes `steps_per_execution` batches.
+        batch_outputs = model.predict_function([batch])
+        if outputs is None:
+            shape = (len(x), *batch_outputs.shape[1:])
+            outputs = torch.empty(shape, dtype=batch_outputs.dtype)
+        done = start + len(batch_outputs)
+        outputs[start:done].copy_(batch_outputs)
+        callbacks.on_predict_batch_end(step, {"outputs": batch_outputs})
+        if model.stop_predicting:
+            break
+    callbacks.on_predict_end()
+    return outputs[:done].numpy()
 
 
 def array_batches(x, y, batch_size, shuffle):
