@@ -20,7 +20,7 @@ ints), keeps each batch's output, copies every one to numpy and then
 concatenates the copies: about 10 % of a 10,000-image `predict` of source
 000's model beyond calling the model on slices. `predict_arrays` runs the
 same loop (Keras' `predict_function`, callbacks and progress bar) on slices
-of the array and concatenates the outputs once.
+of the array and copies each batch's output once, into the array returned.
 
 `ImageModel.fit` uses `array_batches` on the torch backend unless the model's
 `fast_array_batches` attribute is `False`, for the plain case only: `x` and
