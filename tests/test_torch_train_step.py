@@ -577,6 +577,51 @@ def test_lean_predict_equals_keras_predict(batch_size, make_model, lean_predicti
     np.testing.assert_array_equal(lean, keras_outputs)
 
 
+@pytest.fixture
+def walked_predictions(monkeypatch):
+    """How many `predict_step`s walked the planned graph (not Keras')."""
+    calls = []
+    original = _torch_train_step.torch_predict_step
+
+    def recording(*args, **kwargs):
+        outputs = original(*args, **kwargs)
+        calls.append(outputs is not None)
+        return outputs
+
+    monkeypatch.setattr(_image_model, "torch_predict_step", recording)
+    return calls
+
+
+@torch_only
+@pytest.mark.parametrize("name", MODELS)
+def test_walked_predict_step_equals_keras_predict_step(name, walked_predictions):
+    model = MODELS[name]()  # uncompiled: `predict` needs no compile
+    x, _ = _data(count=23)
+    walked = model.predict(x, batch_size=8, verbose=0)
+    assert walked_predictions == [True, True, True]
+    model.fast_train_step = False
+    np.testing.assert_array_equal(walked, model.predict(x, batch_size=8, verbose=0))
+    assert len(walked_predictions) == 3  # Keras' step did not ask
+
+
+@torch_only
+def test_conv_model_predict_step_is_keras(walked_predictions):
+    model = ConvAutoencoder(image_shape=SHAPE, filters=(3,))
+    x, _ = _data(count=8)
+    model.predict(x, batch_size=8, verbose=0)
+    assert walked_predictions == [False]  # conv layers: not walked
+
+
+@torch_only
+def test_model_saved_after_walked_predict_loads_and_predicts(tmp_path):
+    model = compile_model(_lstm())
+    x, _ = _data(count=8)
+    before = model.predict(x, verbose=0)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), before)
+
+
 @torch_only
 def test_lean_predict_shows_keras_progress_bar(capsys, lean_predictions):
     model = compile_model(_lstm())

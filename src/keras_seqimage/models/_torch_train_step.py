@@ -13,7 +13,8 @@ provably changes nothing:
   explicit `training` (`DIRECT_CALL_LAYERS`), all in the input's float dtype
   (nothing for autocast to do), with no activity regulariser; the walk is
   planned once per model (`GraphStep`s) rather than looked up from the
-  graph's nodes at every step;
+  graph's nodes at every step; `predict_step` walks it too, with
+  `training=False` (`torch_predict_step`);
 - loss: torch's `mse_loss` (mean of squared differences, one fused op each
   way), when the compiled loss is plain mean squared error (no loss weights,
   no sample weights, no regularisation losses), which is what Keras'
@@ -67,7 +68,8 @@ class GraphStep:
     layer: object
     inputs: tuple  # ids of the positional tensor arguments, in order
     as_list: bool  # the layer takes them as one list (`Add`)
-    kwargs: dict  # the node's other arguments, `training=True` where taken
+    kwargs: dict  # the node's other arguments but `training`
+    takes_training: bool  # `call` takes `training` (passed at each walk)
     outputs: tuple  # ids of the output tensors
 
 
@@ -101,18 +103,7 @@ def plan_for(model):
 def make_plan(model):
     """The `TrainStepPlan` for `model` as compiled now."""
     layers = list(model._flatten_layers(include_self=False))
-    dtype = model.compute_dtype
-    walk_graph = (
-        len(model.inputs) == 1
-        and len(model.outputs) == 1
-        and all(
-            type(layer) in DIRECT_CALL_LAYERS
-            # One dtype for inputs, weights and compute: nothing to autocast.
-            and layer.compute_dtype == layer.variable_dtype == dtype
-            and layer.activity_regularizer is None
-            for layer in _graph_layers(model)
-        )
-    )
+    walk_graph = _walkable(model)
     regularised = any(
         getattr(v, "regularizer", None) is not None for v in model.weights
     ) or any(layer.activity_regularizer is not None for layer in layers)
@@ -128,7 +119,7 @@ def make_plan(model):
         walk_graph=walk_graph,
         plain_mse=plain_mse,
         fused_adam=_is_plain_adam(model),
-        graph=_plan_graph(model) if walk_graph else None,
+        graph=_planned_walk(model) if walk_graph else None,
         optimizer=model.optimizer,
         compile_loss=compile_loss,
     )
@@ -293,6 +284,58 @@ def _graph_layers(model):
     ]
 
 
+def torch_predict_step(model, data):
+    """Keras' `predict_step` as the planned walk, or `None`: not walkable.
+
+    The same conditions as the training step's walk; `training=False`.
+    """
+    import torch
+
+    x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    if not (
+        isinstance(x, torch.Tensor)
+        and x.dtype == getattr(torch, model.compute_dtype)
+        and _walkable(model)
+    ):
+        return None
+    graph = _planned_walk(model)
+    if graph is None:
+        return None
+    model._check_inputs(x)
+    return _run_planned(graph, x, id(model.inputs[0]), id(model.outputs[0]), False)
+
+
+def _walkable(model):
+    """Whether every layer's `call` may run without `Layer.__call__`."""
+    dtype = model.compute_dtype
+    return (
+        len(model.inputs) == 1
+        and len(model.outputs) == 1
+        and all(
+            type(layer) in DIRECT_CALL_LAYERS
+            # One dtype for inputs, weights and compute: nothing to autocast.
+            and layer.compute_dtype == layer.variable_dtype == dtype
+            and layer.activity_regularizer is None
+            for layer in _graph_layers(model)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class _PlannedWalk:
+    """A model's cached `_plan_graph` (a dataclass: no container to track)."""
+
+    graph: tuple
+
+
+def _planned_walk(model):
+    """`_plan_graph(model)`, made once per model (its graph is fixed)."""
+    cached = getattr(model, "_planned_walk_cache", None)
+    if cached is None:
+        cached = model._planned_walk_cache = _PlannedWalk(_plan_graph(model))
+    return cached.graph
+
+
 def _plan_graph(model):
     """`GraphStep`s in `Function._run_through_graph`'s order, or `None`.
 
@@ -318,10 +361,12 @@ def _plan_graph(model):
             if not available.issuperset(inputs):
                 continue  # as `_run_through_graph`: not computable, skipped
             layer = node.operation
-            if getattr(layer, "_call_has_training_arg", False):
-                kwargs = {**kwargs, "training": True}
+            takes_training = getattr(layer, "_call_has_training_arg", False)
+            kwargs = {k: v for k, v in kwargs.items() if k != "training"}
             outputs = tuple(id(tensor) for tensor in node.outputs)
-            graph.append(GraphStep(layer, inputs, as_list, kwargs, outputs))
+            graph.append(
+                GraphStep(layer, inputs, as_list, kwargs, takes_training, outputs)
+            )
             available.update(outputs)
     return tuple(graph) if id(model.outputs[0]) in available else None
 
@@ -329,7 +374,7 @@ def _plan_graph(model):
 def _walk_graph(model, x, graph=None):
     """The model's functional graph, each layer's `call` run directly."""
     if graph is not None:
-        return _run_planned(graph, x, id(model.inputs[0]), id(model.outputs[0]))
+        return _run_planned(graph, x, id(model.inputs[0]), id(model.outputs[0]), True)
 
     def direct_call(layer):
         if not getattr(layer, "_call_has_training_arg", False):
@@ -340,13 +385,16 @@ def _walk_graph(model, x, graph=None):
     return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
 
 
-def _run_planned(graph, x, input_id, output_id):
+def _run_planned(graph, x, input_id, output_id, training):
     tensors = {input_id: x}
     for step in graph:
         args = [tensors[i] for i in step.inputs]
         if step.as_list:
             args = [args]
-        outputs = step.layer.call(*args, **step.kwargs)
+        if step.takes_training:
+            outputs = step.layer.call(*args, **step.kwargs, training=training)
+        else:
+            outputs = step.layer.call(*args, **step.kwargs)
         if len(step.outputs) == 1:
             tensors[step.outputs[0]] = outputs
         else:
