@@ -113,13 +113,16 @@ class ImageModel(keras.Model):
             x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
         )
 
-    def predict_step(self, data):
-        """Keras' `predict_step`; on torch, the lean step's graph walk."""
+    def predict_step(self, *args, **kwargs):
+        """Keras' `predict_step`; on torch, the lean step's graph walk.
+
+        The arguments are the backend's (JAX passes a state first).
+        """
         if keras.backend.backend() == "torch" and self.fast_train_step:
-            outputs = torch_predict_step(self, data)
+            outputs = torch_predict_step(self, *args, **kwargs)
             if outputs is not None:
                 return outputs
-        return super().predict_step(data)
+        return super().predict_step(*args, **kwargs)
 
     def train_step(self, *args, **kwargs):
         """Keras' training step; on torch, the leaner one (`fast_train_step`)."""
