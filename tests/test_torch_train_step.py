@@ -542,19 +542,24 @@ def test_lean_batching_keeps_keras_error_for_mismatched_lengths(lean_batches):
     assert lean_batches == []
 
 
-@pytest.fixture
-def lean_predictions(monkeypatch):
-    """How many `predict` calls took the lean loop (not Keras')."""
+def _record_takes(monkeypatch, function):
+    """Whether each call of `_image_model.<function>` took its path (not `None`)."""
     calls = []
-    original = _torch_batches.predict_arrays
+    original = getattr(_image_model, function)
 
     def recording(*args, **kwargs):
         outputs = original(*args, **kwargs)
         calls.append(outputs is not None)
         return outputs
 
-    monkeypatch.setattr(_image_model, "predict_arrays", recording)
+    monkeypatch.setattr(_image_model, function, recording)
     return calls
+
+
+@pytest.fixture
+def lean_predictions(monkeypatch):
+    """Whether each `predict` call took the lean loop (not Keras')."""
+    return _record_takes(monkeypatch, "predict_arrays")
 
 
 def _predict_both(model, x, **kwargs):
@@ -579,17 +584,8 @@ def test_lean_predict_equals_keras_predict(batch_size, make_model, lean_predicti
 
 @pytest.fixture
 def walked_predictions(monkeypatch):
-    """How many `predict_step`s walked the planned graph (not Keras')."""
-    calls = []
-    original = _torch_train_step.torch_predict_step
-
-    def recording(*args, **kwargs):
-        outputs = original(*args, **kwargs)
-        calls.append(outputs is not None)
-        return outputs
-
-    monkeypatch.setattr(_image_model, "torch_predict_step", recording)
-    return calls
+    """Whether each `predict_step` walked the planned graph (not Keras')."""
+    return _record_takes(monkeypatch, "torch_predict_step")
 
 
 @torch_only

@@ -54,16 +54,11 @@ def fit_arguments(fit, args, kwargs):
     x, y = arguments.get("x"), arguments.get("y")
     shuffle = arguments.get("shuffle", True)
     batch_size = arguments.get("batch_size") or KERAS_DEFAULT_BATCH_SIZE
-    floatx = keras.config.floatx()
     plain = (
-        isinstance(x, np.ndarray)
-        and isinstance(y, np.ndarray)
-        and x.dtype == y.dtype == floatx
-        and x.ndim >= 1
-        and y.ndim >= 1
-        and len(x) == len(y) > 0
-        and isinstance(batch_size, int)
-        and batch_size > 0
+        _plain_array(x)
+        and _plain_array(y)
+        and len(x) == len(y)
+        and _plain_batch_size(batch_size)
         and isinstance(shuffle, bool)
         and arguments.get("sample_weight") is None
         and arguments.get("class_weight") is None
@@ -110,12 +105,8 @@ def predict_arrays(
 
     batch_size = batch_size or KERAS_DEFAULT_BATCH_SIZE
     if not (
-        isinstance(x, np.ndarray)
-        and x.dtype == keras.config.floatx()
-        and x.ndim >= 1
-        and len(x) > 0
-        and isinstance(batch_size, int)
-        and batch_size > 0
+        _plain_array(x)
+        and _plain_batch_size(batch_size)
         and steps is None
         and callbacks is None
         and len(model.outputs) == 1
@@ -136,7 +127,7 @@ def predict_arrays(
     model.make_predict_function()
     model.stop_predicting = False
     callbacks.on_predict_begin()
-    images = torch.from_numpy(np.ascontiguousarray(x))
+    images = _shared_tensor(x)
     outputs, done = None, 0
     for step, start in enumerate(starts):
         callbacks.on_predict_batch_begin(step)
@@ -159,10 +150,7 @@ def array_batches(x, y, batch_size, shuffle):
     """A `DataLoader` of `(x, y)` batches as Keras' `fit` makes them."""
     import torch
 
-    x, y = (
-        torch.from_numpy(np.ascontiguousarray(x)),
-        torch.from_numpy(np.ascontiguousarray(y)),
-    )
+    x, y = _shared_tensor(x), _shared_tensor(y)
     sampler = _BatchIndices(len(x), batch_size, shuffle)
     return torch.utils.data.DataLoader(
         _Batches(x, y, len(sampler)),
@@ -170,6 +158,27 @@ def array_batches(x, y, batch_size, shuffle):
         sampler=sampler,
         collate_fn=_as_batch,
     )
+
+
+def _plain_array(x):
+    """A non-empty numpy array of floatx (Keras casts other floats first)."""
+    return (
+        isinstance(x, np.ndarray)
+        and x.dtype == keras.config.floatx()
+        and x.ndim >= 1
+        and len(x) > 0
+    )
+
+
+def _plain_batch_size(batch_size):
+    return isinstance(batch_size, int) and batch_size > 0
+
+
+def _shared_tensor(array):
+    """A torch tensor on `array`'s memory (copied only if not contiguous)."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(array))
 
 
 def _as_batch(batch):
