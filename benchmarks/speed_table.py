@@ -28,7 +28,8 @@ same LSTM stack fed precomputed blurred row sequences (time ratio, 1.00 =
 free), as the ratio of the medians, as the median of each round's ratio
 (the two run side by side in every round) and as the ratio of CPU time per
 step; also the factory's `LSTMAutoencoder` behind a blur layer (a model
-nested in a model, which adds Keras' call of the inner model). On torch,
+nested in a model, which adds Keras' call of the inner model), and on torch
+the same two graphs as `FastModel`s (the toolkit's lean step). On torch,
 ours against plain PyTorch in the same three ratios. Peak RSS: the worker
 process (all its configurations).
 
@@ -101,23 +102,23 @@ def _lstm_stack(x):
     return keras.layers.Dense(96)(x)
 
 
-def _compiled(inputs, outputs, jit_compile):
+def _compiled(inputs, outputs, jit_compile, model_class=None):
     import keras
 
-    model = keras.Model(inputs, outputs)
+    model = (model_class or keras.Model)(inputs, outputs)
     model.compile(keras.optimizers.Adam(), "mse", jit_compile=jit_compile)
     return model
 
 
-def ours_rows_model(jit_compile):
+def ours_rows_model(jit_compile, model_class=None):
     """The LSTM stack alone, on precomputed row sequences (layer-cost base)."""
     import keras
 
     rows = keras.Input((32, 96))
-    return _compiled(rows, _lstm_stack(rows), jit_compile)
+    return _compiled(rows, _lstm_stack(rows), jit_compile, model_class)
 
 
-def ours_blur_model(jit_compile):
+def ours_blur_model(jit_compile, model_class=None):
     """Clean images in: blur, rows, the same LSTM stack, images out."""
     import keras
 
@@ -130,7 +131,7 @@ def ours_blur_model(jit_compile):
     images = keras.Input((32, 32, 3))
     rows = ImageToRowSequence()(GaussianBlurLayer(sigma=1.0)(images))
     outputs = RowSequenceToImage(width=32, channels=3)(_lstm_stack(rows))
-    return _compiled(images, outputs, jit_compile)
+    return _compiled(images, outputs, jit_compile, model_class)
 
 
 def ours_nested_blur_model(jit_compile):
@@ -301,6 +302,20 @@ def worker(args):
         None,
     )
     if backend == "torch":
+        # The same two graphs as `FastModel`s: the toolkit's lean torch step
+        # (on TensorFlow and JAX a `FastModel` is a plain `keras.Model`).
+        from keras_seqimage.models import FastModel
+
+        configs["layer cost, FastModel: blur + row layers in the model"] = (
+            "fast-layer-in",
+            keras_fit(ours_blur_model(ours.jit_compile, FastModel), images, images),
+            None,
+        )
+        configs["layer cost, FastModel: same LSTMs on precomputed rows"] = (
+            "fast-layer-out",
+            keras_fit(ours_rows_model(ours.jit_compile, FastModel), blurred_rows, rows),
+            None,
+        )
         plain = TorchPlain()
         configs["plain PyTorch (nn.LSTM, oneDNN)"] = (
             "pytorch",
@@ -419,15 +434,15 @@ def main():
     )
     for backend in dict.fromkeys(r["backend"] for r in rows):
         inside = {r["kind"]: r for r in rows if r["backend"] == backend}
-        base = inside.get("layer-out")
-        for kind, what in (
-            ("layer-in", "blur + row layers in the model"),
-            ("layer-nested", "the factory model behind a blur layer"),
+        for kind, base, what in (
+            ("layer-in", "layer-out", "blur + row layers in the model"),
+            ("layer-nested", "layer-out", "the factory model behind a blur layer"),
+            ("fast-layer-in", "fast-layer-out", "FastModel, blur + row layers"),
         ):
-            if base is not None and kind in inside:
+            if kind in inside and base in inside:
                 print(
                     f"layer cost on {backend}: {what} / precomputed rows = "
-                    + _ratios(inside[kind], base)
+                    + _ratios(inside[kind], inside[base])
                 )
     by_config = {(r["backend"], r["config"]): r for r in rows}
     ours = by_config.get(("torch", "ours: factory model, loss only"))

@@ -22,9 +22,9 @@ from keras_seqimage.models import (
     ConvEncoderDecoder,
     LSTMAutoencoder,
     SimpleRNNAutoencoder,
-    _image_model,
     _torch_batches,
     _torch_train_step,
+    fast_model,
 )
 from keras_seqimage.models.factory import compile_model
 from tests.helpers import assert_file_passes_on_torch
@@ -543,16 +543,16 @@ def test_lean_batching_keeps_keras_error_for_mismatched_lengths(lean_batches):
 
 
 def _record_takes(monkeypatch, function):
-    """Whether each call of `_image_model.<function>` took its path (not `None`)."""
+    """Whether each call of `fast_model.<function>` took its path (not `None`)."""
     calls = []
-    original = getattr(_image_model, function)
+    original = getattr(fast_model, function)
 
     def recording(*args, **kwargs):
         outputs = original(*args, **kwargs)
         calls.append(outputs is not None)
         return outputs
 
-    monkeypatch.setattr(_image_model, function, recording)
+    monkeypatch.setattr(fast_model, function, recording)
     return calls
 
 

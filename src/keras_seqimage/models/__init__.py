@@ -6,6 +6,7 @@ from keras_seqimage.models.conv_autoencoder import ConvAutoencoder
 from keras_seqimage.models.conv_encoder import ConvEncoder
 from keras_seqimage.models.conv_encoder_decoder import ConvEncoderDecoder
 from keras_seqimage.models.factory import MODELS, build_model, list_models
+from keras_seqimage.models.fast_model import FastModel
 from keras_seqimage.models.recurrent_autoencoder import (
     LSTMAutoencoder,
     SimpleRNNAutoencoder,
@@ -18,6 +19,7 @@ __all__ = [
     "ConvAutoencoder",
     "ConvEncoder",
     "ConvEncoderDecoder",
+    "FastModel",
     "LSTMAutoencoder",
     "MODELS",
     "ReNetRestorer",

@@ -1,4 +1,4 @@
-"""The image models' leaner batching of numpy arrays in `fit` and `predict` on torch.
+"""`FastModel`'s leaner batching of numpy arrays in `fit` and `predict` on torch.
 
 Keras' `fit` on the torch backend batches numpy arrays through a
 `torch.utils.data.DataLoader` whose sampler yields each batch as a list of
@@ -22,7 +22,7 @@ concatenates the copies: about 10 % of a 10,000-image `predict` of source
 same loop (Keras' `predict_function`, callbacks and progress bar) on slices
 of the array and copies each batch's output once, into the array returned.
 
-`ImageModel.fit` uses `array_batches` on the torch backend unless the model's
+`FastModel.fit` uses `array_batches` on the torch backend unless the model's
 `fast_array_batches` attribute is `False`, for the plain case only: `x` and
 `y` numpy arrays of floatx (Keras casts other floats to floatx first), the
 same length, no `sample_weight`, `class_weight` or `steps_per_epoch`, and

@@ -1,4 +1,4 @@
-"""The image models' leaner `fit` step on the torch backend.
+"""`FastModel`'s leaner `fit` step on the torch backend.
 
 Keras' torch training step spends a few milliseconds per batch in Python
 around the kernels: every layer's `Layer.__call__` (call context, autocast,
@@ -29,9 +29,9 @@ provably changes nothing:
   inside the bias correction so the update is Keras' formula, not torch's;
 - otherwise that part runs Keras' own code.
 
-`ImageModel.train_step` calls it on the torch backend unless the model's
-`fast_train_step` attribute is `False`. Tests check that both paths give the
-same losses and weights.
+`FastModel.train_step` (every model of the toolkit) calls it on the torch
+backend unless the model's `fast_train_step` attribute is `False`. Tests
+check that both paths give the same losses and weights.
 """
 
 import warnings
@@ -40,7 +40,12 @@ from dataclasses import dataclass, field
 import keras
 
 from keras_seqimage._torch_layout import set_memory_layout
-from keras_seqimage.layers import FastLSTM, ImageToRowSequence, RowSequenceToImage
+from keras_seqimage.layers import (
+    FastLSTM,
+    GaussianBlurLayer,
+    ImageToRowSequence,
+    RowSequenceToImage,
+)
 
 # Layer types (exact: a subclass may override `call`) whose `call` needs
 # nothing from `Layer.__call__` but an explicit `training`: no sublayer called
@@ -55,6 +60,7 @@ DIRECT_CALL_LAYERS = (
     keras.layers.GRU,
     keras.layers.SimpleRNN,
     FastLSTM,
+    GaussianBlurLayer,
     ImageToRowSequence,
     RowSequenceToImage,
 )
@@ -131,8 +137,7 @@ def torch_train_step(model, data, plan):
 
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
     same_dtype = getattr(x, "dtype", None) == getattr(torch, model.compute_dtype)
-    if plan.walk_graph and same_dtype:
-        model._check_inputs(x)
+    if plan.walk_graph and same_dtype and model._walk_accepts(x):
         y_pred = _walk_graph(model, x, plan.graph)
     else:
         y_pred = model(x, training=True)
@@ -299,9 +304,8 @@ def torch_predict_step(model, data):
     ):
         return None
     graph = _planned_walk(model)
-    if graph is None:
+    if graph is None or not model._walk_accepts(x):
         return None
-    model._check_inputs(x)
     return _run_planned(graph, x, id(model.inputs[0]), id(model.outputs[0]), False)
 
 
