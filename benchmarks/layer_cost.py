@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 from _harness import median
-from speed_table import BATCH, ours_blur_model, ours_rows_model
+from speed_table import BATCH, ours_blur_model, ours_rows_model, training_arrays
 
 
 def quartiles(values):
@@ -36,15 +36,9 @@ def main():
     import keras
 
     from keras_seqimage.models import FastModel
-    from keras_seqimage.ops import gaussian_filter
 
     rng = np.random.default_rng(0)
-    n = args.steps * BATCH
-    images = rng.random((n, 32, 32, 3), dtype="float32")
-    blurred_rows = keras.ops.convert_to_numpy(
-        gaussian_filter(images, sigma=1.0)
-    ).reshape(n, 32, 96)
-    rows = images.reshape(n, 32, 96)
+    images, blurred_rows, rows = training_arrays(rng, args.steps * BATCH)
     models = {}
     for label, model_class in (("keras.Model", keras.Model), ("FastModel", FastModel)):
         models[(label, "layers")] = (

@@ -215,6 +215,21 @@ def matmul_floor(batch, training, repeats=7):
     return total, flop / 1e9
 
 
+def training_arrays(rng, n):
+    """`n` random images, their blurred row sequences and their row sequences.
+
+    The blurred rows (`GaussianBlurLayer(sigma=1.0)`'s output, reshaped) feed
+    the layer-cost base model, which trains on them to the clean rows.
+    """
+    import keras
+
+    from keras_seqimage.ops import gaussian_filter
+
+    images = rng.random((n, 32, 32, 3), dtype="float32")
+    blurred = keras.ops.convert_to_numpy(gaussian_filter(images, sigma=1.0))
+    return images, blurred.reshape(n, 32, 96), images.reshape(n, 32, 96)
+
+
 def worker(args):
     import keras
     import numpy as np
@@ -224,16 +239,10 @@ def worker(args):
 
         torch.set_num_threads(args.threads)
     from keras_seqimage.models import build_model
-    from keras_seqimage.ops import gaussian_filter
 
     backend = keras.backend.backend()
     rng = np.random.default_rng(0)
-    n = args.steps * BATCH
-    images = rng.random((n, 32, 32, 3), dtype="float32")
-    blurred_rows = keras.ops.convert_to_numpy(
-        gaussian_filter(images, sigma=1.0)
-    ).reshape(n, 32, 96)
-    rows = images.reshape(n, 32, 96)
+    images, blurred_rows, rows = training_arrays(rng, args.steps * BATCH)
     predict_images = rng.random((args.predict_images, 32, 32, 3), dtype="float32")
 
     def keras_fit(model, x, y):

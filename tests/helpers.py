@@ -9,6 +9,14 @@ import keras
 import numpy as np
 
 
+def noisy_pairs(shape, seed=0, count=24):
+    """`count` random images of `shape` and noisy targets in `[0, 1]`: `(x, y)`."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((count, *shape), dtype="float32")
+    y = np.clip(x + 0.1 * rng.standard_normal(x.shape), 0, 1).astype("float32")
+    return x, y
+
+
 def assert_saving_round_trip(model, inputs, tmp_path, atol=1e-6):
     """Save `model` to .keras, load it back without custom objects, compare.
 

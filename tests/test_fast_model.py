@@ -20,17 +20,14 @@ from keras_seqimage.layers import (
     RowSequenceToImage,
 )
 from keras_seqimage.models import FastModel, _torch_train_step
-from tests.helpers import assert_saving_round_trip
+from tests.helpers import assert_saving_round_trip, noisy_pairs
 
 TORCH = keras.backend.backend() == "torch"
 SHAPE = (6, 5, 2)
 
 
 def _data(seed=0, count=24):
-    rng = np.random.default_rng(seed)
-    x = rng.random((count, *SHAPE), dtype="float32")
-    y = np.clip(x + 0.1 * rng.standard_normal(x.shape), 0, 1).astype("float32")
-    return x, y
+    return noisy_pairs(SHAPE, seed, count)
 
 
 def _rows_graph(blur=None):

@@ -27,7 +27,7 @@ from keras_seqimage.models import (
     fast_model,
 )
 from keras_seqimage.models.factory import compile_model
-from tests.helpers import assert_file_passes_on_torch
+from tests.helpers import assert_file_passes_on_torch, noisy_pairs
 
 TORCH = keras.backend.backend() == "torch"
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -37,10 +37,7 @@ SHAPE = (6, 5, 2)
 
 
 def _data(seed=0, count=24):
-    rng = np.random.default_rng(seed)
-    x = rng.random((count, *SHAPE), dtype="float32")
-    y = np.clip(x + 0.1 * rng.standard_normal(x.shape), 0, 1).astype("float32")
-    return x, y
+    return noisy_pairs(SHAPE, seed, count)
 
 
 def _lstm(**kwargs):
