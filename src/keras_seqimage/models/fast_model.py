@@ -11,6 +11,23 @@ from keras_seqimage.models._torch_train_step import (
 )
 
 
+def _bool_attribute(name):
+    """A property that defaults to `True` and takes `True` or `False` only.
+
+    The value lives on `_<name>` (a class default until first set), so Keras
+    neither tracks nor saves it.
+    """
+    private = f"_{name}"
+
+    def get(self):
+        return getattr(self, private, True)
+
+    def set(self, value):
+        setattr(self, private, check_bool(name, value))
+
+    return property(get, set)
+
+
 @keras.saving.register_keras_serializable(package="keras_seqimage")
 class FastModel(keras.Model):
     """A functional `keras.Model` that trains and predicts leaner on torch.
@@ -82,27 +99,11 @@ class FastModel(keras.Model):
     (4, 8, 8, 3)
     """
 
-    _fast_train_step = True
-    _fast_array_batches = True
+    fast_train_step = _bool_attribute("fast_train_step")
+    fast_array_batches = _bool_attribute("fast_array_batches")
 
     def __init__(self, inputs, outputs, name=None, **kwargs):
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
-
-    @property
-    def fast_train_step(self):
-        return self._fast_train_step
-
-    @fast_train_step.setter
-    def fast_train_step(self, value):
-        self._fast_train_step = check_bool("fast_train_step", value)
-
-    @property
-    def fast_array_batches(self):
-        return self._fast_array_batches
-
-    @fast_array_batches.setter
-    def fast_array_batches(self, value):
-        self._fast_array_batches = check_bool("fast_array_batches", value)
 
     def fit(self, *args, **kwargs):
         """`keras.Model.fit`; on torch, numpy arrays batched leaner.
