@@ -73,12 +73,19 @@ def _train(model_class, make_graph, epochs=2, **fit_kwargs):
 
 
 def _assert_trains_like_keras_model(make_graph, **fit_kwargs):
-    _, fast_logs, fast_weights = _train(FastModel, make_graph, **fit_kwargs)
-    _, keras_logs, keras_weights = _train(keras.Model, make_graph, **fit_kwargs)
-    assert fast_logs.keys() == keras_logs.keys()
-    for name in fast_logs:
-        np.testing.assert_allclose(fast_logs[name], keras_logs[name], rtol=1e-4)
-    for got, want in zip(fast_weights, keras_weights, strict=True):
+    _assert_same_training(
+        _train(FastModel, make_graph, **fit_kwargs),
+        _train(keras.Model, make_graph, **fit_kwargs),
+    )
+
+
+def _assert_same_training(first, second):
+    """Two `_train` results: equal histories and weights."""
+    (_, first_logs, first_weights), (_, second_logs, second_weights) = first, second
+    assert first_logs.keys() == second_logs.keys()
+    for name in first_logs:
+        np.testing.assert_allclose(first_logs[name], second_logs[name], rtol=1e-4)
+    for got, want in zip(first_weights, second_weights, strict=True):
         np.testing.assert_allclose(got, want, atol=1e-5)
 
 
@@ -179,3 +186,110 @@ def test_fast_attributes_must_be_bool(name):
     with pytest.raises(ValueError, match=rf"`{name}` must be True or False.*'yes'"):
         setattr(model, name, "yes")
     assert getattr(model, name) is True
+
+
+def _nested_graph(inner="fast_model", depth=1):
+    """Images -> blur -> a model nested `depth` deep: `(inputs, outputs)`.
+
+    `inner` is the innermost model: a `FastModel` of `_rows_graph`'s layers
+    after the blur, the toolkit's `LSTMAutoencoder`, or a `keras.Model`
+    with a `Conv2D` (a graph the walk declines).
+    """
+    height, width, channels = SHAPE
+    if inner == "lstm_autoencoder":
+        from keras_seqimage.models import LSTMAutoencoder
+
+        model = LSTMAutoencoder(image_shape=SHAPE, encoder_units=(7,))
+    elif inner == "conv":
+        model = keras.Model(*_conv_graph())
+    else:
+        images = keras.Input(SHAPE)
+        x = FastLSTM(7, return_sequences=True)(ImageToRowSequence()(images))
+        x = keras.layers.Dense(width * channels)(x)
+        model = FastModel(images, RowSequenceToImage(width=width, channels=channels)(x))
+    for _ in range(depth - 1):
+        images = keras.Input(SHAPE)
+        model = keras.Model(images, model(images))
+    images = keras.Input(SHAPE)
+    return images, model(GaussianBlurLayer(sigma=1.0)(images))
+
+
+def _symbolic(value):
+    device = getattr(value, "device", None)
+    return isinstance(value, keras.KerasTensor) or getattr(device, "type", "") == "meta"
+
+
+@pytest.fixture
+def layer_calls(monkeypatch):
+    """Names of the layers (models too) whose `__call__` ran on data.
+
+    Not on `keras.Input`s or on torch's shape-only "meta" tensors (Keras'
+    symbolic build on torch).
+    """
+    calls = []
+    original = keras.Layer.__call__
+
+    def counting(self, *args, **kwargs):
+        if not any(map(_symbolic, keras.tree.flatten(args))):
+            calls.append(self.name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Layer, "__call__", counting)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "inner, depth",
+    [("fast_model", 1), ("lstm_autoencoder", 1), ("fast_model", 2)],
+    ids=["fast_model", "lstm_autoencoder", "two_deep"],
+)
+def test_nested_model_trains_like_keras_model(inner, depth, walks, layer_calls):
+    make_graph = lambda: _nested_graph(inner, depth)  # noqa: E731
+    x, _ = _data(seed=1, count=10)
+    fast = _train(FastModel, make_graph)
+    fast_predictions = fast[0].predict(x, batch_size=4, verbose=0)
+    fast_calls = list(layer_calls)
+    layer_calls.clear()
+    plain = _train(keras.Model, make_graph)
+    _assert_same_training(fast, plain)
+    np.testing.assert_allclose(
+        fast_predictions, plain[0].predict(x, batch_size=4, verbose=0), atol=1e-6
+    )
+    if TORCH:
+        assert len(walks) == 6  # 2 epochs x 3 batches
+        # Keras' steps call every layer, the nested models and theirs, at each
+        # of the 6 training and 3 predict steps: the blur, the nested models,
+        # rows, FastLSTM, Dense, image. The walk went into the nested models
+        # and called no layer's `__call__`.
+        assert len(layer_calls) >= 9 * (depth + 5)
+        assert fast_calls == []
+    else:
+        assert walks == []  # TensorFlow and JAX compile Keras' step
+
+
+def test_nested_model_the_walk_declines_trains_like_keras_model(walks):
+    _assert_trains_like_keras_model(lambda: _nested_graph("conv"))
+    assert walks == []  # the nested model has a Conv2D: Keras' forward
+
+
+@pytest.mark.skipif(
+    not TORCH, reason="the walk is torch's; TensorFlow and JAX check when tracing"
+)
+def test_nested_toolkit_model_checks_its_inputs_in_the_walk(monkeypatch):
+    from keras_seqimage.models import LSTMAutoencoder
+
+    checked = []
+    original = LSTMAutoencoder._check_inputs
+
+    def counting(self, inputs):
+        checked.append(tuple(inputs.shape))
+        return original(self, inputs)
+
+    monkeypatch.setattr(LSTMAutoencoder, "_check_inputs", counting)
+    keras.utils.set_random_seed(3)
+    model = FastModel(*_nested_graph("lstm_autoencoder"))
+    model.compile("adam", "mse")
+    x, y = _data()
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    # Once per step, as the toolkit model's own `call` checks (the walk or not).
+    assert checked[-3:] == [(8, *SHAPE)] * 3

@@ -10,7 +10,9 @@ provably changes nothing:
 
 - forward: the functional graph is walked calling each layer's `call`
   directly, when every layer is one whose `call` does all its work given an
-  explicit `training` (`DIRECT_CALL_LAYERS`), all in the input's float dtype
+  explicit `training` (`DIRECT_CALL_LAYERS`) or a nested functional model
+  walkable in turn (walked into: its layers' `call`s, after the input check
+  its own `call` would run), all in the input's float dtype
   (nothing for autocast to do), with no activity regulariser; the walk is
   planned once per model (`GraphStep`s) rather than looked up from the
   graph's nodes at every step; `predict_step` walks it too, with
@@ -77,6 +79,8 @@ class GraphStep:
     kwargs: dict  # the node's other arguments but `training`
     takes_training: bool  # `call` takes `training` (passed at each walk)
     outputs: tuple  # ids of the output tensors
+    # A nested functional model's own planned walk (`None`: call `layer.call`).
+    walk: tuple = None
 
 
 @dataclass(frozen=True)
@@ -316,12 +320,38 @@ def _walkable(model):
         len(model.inputs) == 1
         and len(model.outputs) == 1
         and all(
-            type(layer) in DIRECT_CALL_LAYERS
+            (type(layer) in DIRECT_CALL_LAYERS or _walkable_nested(layer))
             # One dtype for inputs, weights and compute: nothing to autocast.
             and layer.compute_dtype == layer.variable_dtype == dtype
             and layer.activity_regularizer is None
             for layer in _graph_layers(model)
         )
+    )
+
+
+def _walkable_nested(layer):
+    """Whether `layer` is a functional model the walk may go into.
+
+    Its `call` must be Keras' functional `call`, or `ImageModel`'s (an input
+    check, run by the walk as `_walk_accepts`, then the functional `call`),
+    and its own graph walkable.
+    """
+    from keras.src.models.functional import Functional
+
+    from keras_seqimage.models._image_model import ImageModel
+
+    return (
+        isinstance(layer, Functional)
+        and type(layer).call in (Functional.call, ImageModel.call)
+        and _walkable(layer)
+    )
+
+
+def accepts_exact_shape(model, x):
+    """Whether `x` has exactly the shape of `model`'s input (`None`: any)."""
+    expected = tuple(model.inputs[0].shape)
+    return len(x.shape) == len(expected) and all(
+        want is None or want == got for want, got in zip(expected, x.shape, strict=True)
     )
 
 
@@ -368,8 +398,16 @@ def _plan_graph(model):
             takes_training = getattr(layer, "_call_has_training_arg", False)
             kwargs = {k: v for k, v in kwargs.items() if k != "training"}
             outputs = tuple(id(tensor) for tensor in node.outputs)
+            walk = None
+            if type(layer) not in DIRECT_CALL_LAYERS:  # a nested model
+                # Keras records its call with `mask=None`: no mask to apply.
+                walk = _planned_walk(layer)
+                plain_call = kwargs in ({}, {"mask": None}) and not as_list
+                if walk is None or not plain_call or len(inputs) != 1:
+                    return None
+                kwargs = {}
             graph.append(
-                GraphStep(layer, inputs, as_list, kwargs, takes_training, outputs)
+                GraphStep(layer, inputs, as_list, kwargs, takes_training, outputs, walk)
             )
             available.update(outputs)
     return tuple(graph) if id(model.outputs[0]) in available else None
@@ -395,7 +433,9 @@ def _run_planned(graph, x, input_id, output_id, training):
         args = [tensors[i] for i in step.inputs]
         if step.as_list:
             args = [args]
-        if step.takes_training:
+        if step.walk is not None:
+            outputs = _run_nested(step.layer, step.walk, args[0], training)
+        elif step.takes_training:
             outputs = step.layer.call(*args, **step.kwargs, training=training)
         else:
             outputs = step.layer.call(*args, **step.kwargs)
@@ -404,6 +444,16 @@ def _run_planned(graph, x, input_id, output_id, training):
         else:
             tensors.update(zip(step.outputs, keras.tree.flatten(outputs), strict=True))
     return tensors[output_id]
+
+
+def _run_nested(model, graph, x, training):
+    """A nested model's planned walk, or its `__call__` for a batch it declines."""
+    walk_accepts = getattr(model, "_walk_accepts", None)
+    if walk_accepts(x) if walk_accepts else accepts_exact_shape(model, x):
+        return _run_planned(
+            graph, x, id(model.inputs[0]), id(model.outputs[0]), training
+        )
+    return model(x, training=training)
 
 
 def _track_loss(tracker, loss, batch_size):

@@ -5,6 +5,7 @@ import keras
 from keras_seqimage._validation import check_bool
 from keras_seqimage.models._torch_batches import fit_arguments, predict_arrays
 from keras_seqimage.models._torch_train_step import (
+    accepts_exact_shape,
     plan_for,
     torch_predict_step,
     torch_train_step,
@@ -40,7 +41,9 @@ class FastModel(keras.Model):
     directly (no `Layer.__call__`) when every layer of the graph is one of
     a known list whose `call` needs nothing else (`Dense`, `Reshape`,
     `RepeatVector`, `Add`, the RNN layers, `FastLSTM`, `GaussianBlurLayer`,
-    the row-sequence layers), compute plain `"mse"` with torch's fused op,
+    the row-sequence layers), or a nested functional model (such as a
+    toolkit model) whose layers are, compute plain `"mse"` with torch's
+    fused op,
     run a plain `Adam` as torch's fused kernel, and batch numpy arrays
     without Keras' per-index sampler; each only where it provably gives
     Keras' results, Keras' own code otherwise (see `fast_train_step` and
@@ -151,8 +154,4 @@ class FastModel(keras.Model):
         Only a batch of exactly the input's shape (unknown entries aside):
         Keras' own call adjusts other ranks or raises its errors.
         """
-        expected = tuple(self.inputs[0].shape)
-        return len(x.shape) == len(expected) and all(
-            want is None or want == got
-            for want, got in zip(expected, x.shape, strict=True)
-        )
+        return accepts_exact_shape(self, x)
