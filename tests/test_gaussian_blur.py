@@ -310,3 +310,68 @@ def test_other_float_dtypes(dtype):
     )
     actual = to_numpy(keras.ops.cast(blurred, "float32"))
     np.testing.assert_allclose(actual, expected, atol=2e-2 if "16" in dtype else TOL)
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "torch", reason="the shortcut is torch's float32 route"
+)
+@pytest.mark.parametrize("mode, cval", [("reflect", 0.0), ("constant", 0.3)])
+def test_torch_row_ops_equal_keras_ops_bit_for_bit(mode, cval, monkeypatch):
+    """On torch, float32 tensors take torch's own matmul; same bits, same grads."""
+    import torch
+
+    from keras_seqimage import ops as blur_ops
+
+    canonical = blur_ops.canonical_mode(mode)
+    operator_h = blur_ops._fixed_operator(7, 1.2, 4.0, canonical)
+    row_operator = blur_ops._fixed_row_operator(5, 3, 0.8, 4.0, canonical)
+    weights = torch.rand(3, 7, 5, 3)
+
+    def blur_and_grad(images):
+        images = images.clone().requires_grad_(True)
+        blurred = blur_ops._filter_rows_matmul(
+            images, operator_h, row_operator, canonical, cval
+        )
+        (blurred * weights).sum().backward()
+        return blurred.detach().numpy(), images.grad.numpy()
+
+    images = torch.rand(3, 7, 5, 3)
+    assert blur_ops._row_ops(images) is not blur_ops._KERAS_ROW_OPS
+    assert blur_ops._row_ops(images.double()) is blur_ops._KERAS_ROW_OPS
+    assert blur_ops._row_ops(images.numpy()) is blur_ops._KERAS_ROW_OPS
+    shortcut = blur_and_grad(images)
+    monkeypatch.setattr(blur_ops, "_row_ops", lambda x: blur_ops._KERAS_ROW_OPS)
+    reference = blur_and_grad(images)
+    for got, want in zip(shortcut, reference, strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(
+        shortcut[0],
+        scipy_blur(images.numpy(), (1.2, 0.8), mode=mode, cval=cval),
+        atol=TOL,
+    )
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "torch", reason="the cache holds torch tensors"
+)
+def test_torch_filter_matrices_are_converted_once_per_device():
+    import torch
+
+    from keras_seqimage import ops as blur_ops
+
+    operator = blur_ops._fixed_operator(9, 1.0, 4.0, "reflect")
+    first = blur_ops._torch_constant(operator, "float32", torch.device("cpu"))
+    again = blur_ops._torch_constant(operator, "float32", torch.device("cpu"))
+    assert again is first and first.dtype == torch.float32
+    np.testing.assert_array_equal(first.numpy(), operator.astype("float32"))
+    # Keras' symbolic build on torch runs layers on shape-only "meta" tensors.
+    meta = blur_ops._torch_constant(operator, "float32", torch.device("meta"))
+    assert meta.device.type == "meta" and meta.shape == operator.shape
+    # A writeable array (built per call) is converted, not cached.
+    fresh = np.ones((2, 2))
+    assert blur_ops._torch_constant(fresh, "float32", "cpu") is not (
+        blur_ops._torch_constant(fresh, "float32", "cpu")
+    )
+    layer = GaussianBlurLayer(sigma=1.0)
+    symbolic = layer.compute_output_spec(keras.KerasTensor((2, 9, 9, 3)))
+    assert tuple(symbolic.shape) == (2, 9, 9, 3)
