@@ -2,7 +2,7 @@
 
 `gaussian_filter` does the work; `keras_seqimage.layers.GaussianBlurLayer` is a
 thin wrapper that stores its arguments and calls it. One shortcut: on the
-torch backend, the fixed-sigma blur of a float32 tensor calls torch's
+torch backend, the fixed-sigma blur of a float32 CPU tensor calls torch's
 `matmul` and `reshape` itself (`_row_ops`), the ops `keras.ops` dispatches
 to, without the dispatch's Python.
 """
@@ -229,17 +229,25 @@ def _row_ops(x):
     """`matmul`, `reshape` and `constant(array, dtype)` for `_filter_rows_matmul`.
 
     `keras.ops` (and `_constant`), except for a float32 torch tensor on the
-    torch backend: there `keras.ops.matmul` and `reshape` are `torch.matmul`
-    and `torch.reshape` after about 50 microseconds of Python each
-    (symbolic-tensor and dtype checks, conversions), 0.4 ms of a 0.7 ms
-    blur of 64 CIFAR images; this calls them directly, on the filter
-    matrices converted once per device (`_torch_constant`). The same
-    products in the same order: bit-identical results.
+    CPU when Keras' torch device is the CPU: there `keras.ops.matmul` and
+    `reshape` are `torch.matmul` and `torch.reshape` after about 50
+    microseconds of Python each (symbolic-tensor and dtype checks,
+    conversions), 0.4 ms of a 0.7 ms blur of 64 CIFAR images; this calls
+    them directly, on the filter matrices converted once (`_torch_constant`).
+    The same products in the same order: bit-identical results. (Elsewhere
+    Keras may first move the tensor to its device, or make a real one of a
+    shape-only "meta" tensor: `keras.ops` does that.)
     """
     if keras.backend.backend() == "torch":
         import torch
+        from keras.src.backend.torch.core import get_device
 
-        if isinstance(x, torch.Tensor) and x.dtype == torch.float32:
+        if (
+            isinstance(x, torch.Tensor)
+            and x.dtype == torch.float32
+            and x.device.type == "cpu"
+            and torch.device(get_device()).type == "cpu"
+        ):
             return types.SimpleNamespace(
                 matmul=torch.matmul,
                 reshape=torch.reshape,
@@ -257,6 +265,8 @@ def _torch_constant(array, dtype, device):
 
     A read-only array (the cached filter matrices) is converted once per
     dtype and device: the entry keeps the array, so its `id` stays its own.
+    The tensor never shares the array's memory (`_float_array` copies a
+    float64 array to float32, and the shortcut is float32's).
     """
     import torch
 
