@@ -32,13 +32,16 @@ def _data(seed=0, count=24):
 
 def _rows_graph(blur=None):
     """Images -> blur -> rows -> FastLSTM -> Dense -> images: `(inputs, outputs)`."""
-    height, width, channels = SHAPE
     images = keras.Input(SHAPE, name="images")
-    x = GaussianBlurLayer(**(blur or {"sigma": 1.0}))(images)
-    x = ImageToRowSequence()(x)
-    x = FastLSTM(7, return_sequences=True)(x)
+    return images, _restorer(GaussianBlurLayer(**(blur or {"sigma": 1.0}))(images))
+
+
+def _restorer(images):
+    """Rows -> FastLSTM -> Dense -> images, on the image tensor `images`."""
+    _, width, channels = SHAPE
+    x = FastLSTM(7, return_sequences=True)(ImageToRowSequence()(images))
     x = keras.layers.Dense(width * channels)(x)
-    return images, RowSequenceToImage(width=width, channels=channels)(x)
+    return RowSequenceToImage(width=width, channels=channels)(x)
 
 
 def _conv_graph():
@@ -191,11 +194,10 @@ def test_fast_attributes_must_be_bool(name):
 def _nested_graph(inner="fast_model", depth=1):
     """Images -> blur -> a model nested `depth` deep: `(inputs, outputs)`.
 
-    `inner` is the innermost model: a `FastModel` of `_rows_graph`'s layers
-    after the blur, the toolkit's `LSTMAutoencoder`, or a `keras.Model`
-    with a `Conv2D` (a graph the walk declines).
+    `inner` is the innermost model: a `FastModel` of `_restorer`'s layers,
+    the toolkit's `LSTMAutoencoder`, or a `keras.Model` with a `Conv2D` (a
+    graph the walk declines).
     """
-    height, width, channels = SHAPE
     if inner == "lstm_autoencoder":
         from keras_seqimage.models import LSTMAutoencoder
 
@@ -204,9 +206,7 @@ def _nested_graph(inner="fast_model", depth=1):
         model = keras.Model(*_conv_graph())
     else:
         images = keras.Input(SHAPE)
-        x = FastLSTM(7, return_sequences=True)(ImageToRowSequence()(images))
-        x = keras.layers.Dense(width * channels)(x)
-        model = FastModel(images, RowSequenceToImage(width=width, channels=channels)(x))
+        model = FastModel(images, _restorer(images))
     for _ in range(depth - 1):
         images = keras.Input(SHAPE)
         model = keras.Model(images, model(images))

@@ -360,8 +360,8 @@ def test_torch_filter_matrices_are_converted_once():
     from keras_seqimage import ops as blur_ops
 
     operator = blur_ops._fixed_operator(9, 1.0, 4.0, "reflect")
-    first = blur_ops._torch_constant(operator, "float32", torch.device("cpu"))
-    again = blur_ops._torch_constant(operator, "float32", torch.device("cpu"))
+    first = blur_ops._torch_constant(operator, "float32")
+    again = blur_ops._torch_constant(operator, "float32")
     assert again is first and first.dtype == torch.float32
     np.testing.assert_array_equal(first.numpy(), operator.astype("float32"))
     # Keras' symbolic build on torch runs layers on shape-only "meta" tensors:
@@ -370,8 +370,8 @@ def test_torch_filter_matrices_are_converted_once():
     assert blur_ops._row_ops(meta) is blur_ops._KERAS_ROW_OPS
     # A writeable array (built per call) is converted, not cached.
     fresh = np.ones((2, 2))
-    assert blur_ops._torch_constant(fresh, "float32", "cpu") is not (
-        blur_ops._torch_constant(fresh, "float32", "cpu")
+    assert blur_ops._torch_constant(fresh, "float32") is not (
+        blur_ops._torch_constant(fresh, "float32")
     )
     layer = GaussianBlurLayer(sigma=1.0)
     symbolic = layer.compute_output_spec(keras.KerasTensor((2, 9, 9, 3)))

@@ -248,36 +248,42 @@ def _row_ops(x):
             and x.device.type == "cpu"
             and torch.device(get_device()).type == "cpu"
         ):
-            return types.SimpleNamespace(
-                matmul=torch.matmul,
-                reshape=torch.reshape,
-                constant=functools.partial(_torch_constant, device=x.device),
-            )
+            return _torch_row_ops()
     return _KERAS_ROW_OPS
+
+
+@functools.cache
+def _torch_row_ops():
+    """`_row_ops` for torch's float32 CPU tensors (made once; torch imported here)."""
+    import torch
+
+    return types.SimpleNamespace(
+        matmul=torch.matmul, reshape=torch.reshape, constant=_torch_constant
+    )
 
 
 _TORCH_CONSTANTS = {}
 _TORCH_CONSTANTS_MAX = 64
 
 
-def _torch_constant(array, dtype, device):
-    """`_constant(array, dtype)` as a torch tensor on `device`.
+def _torch_constant(array, dtype):
+    """`_constant(array, dtype)` as a torch tensor on the CPU.
 
     A read-only array (the cached filter matrices) is converted once per
-    dtype and device: the entry keeps the array, so its `id` stays its own.
-    The tensor never shares the array's memory (`_float_array` copies a
-    float64 array to float32, and the shortcut is float32's).
+    dtype: the entry keeps the array, so its `id` stays its own. The tensor
+    never shares the array's memory (`_float_array` copies a float64 array
+    to float32, and the shortcut is float32's).
     """
     import torch
 
     if array.flags.writeable:
-        return torch.as_tensor(_float_array(array, dtype), device=device)
-    key = (id(array), dtype, str(device))
+        return torch.as_tensor(_float_array(array, dtype))
+    key = (id(array), dtype)
     entry = _TORCH_CONSTANTS.get(key)
     if entry is None or entry[0] is not array:
         if len(_TORCH_CONSTANTS) >= _TORCH_CONSTANTS_MAX:
             _TORCH_CONSTANTS.clear()
-        tensor = torch.as_tensor(_float_array(array, dtype), device=device)
+        tensor = torch.as_tensor(_float_array(array, dtype))
         entry = _TORCH_CONSTANTS[key] = (array, tensor)
     return entry[1]
 
