@@ -293,3 +293,21 @@ def test_nested_toolkit_model_checks_its_inputs_in_the_walk(monkeypatch):
     model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
     # Once per step, as the toolkit model's own `call` checks (the walk or not).
     assert checked[-3:] == [(8, *SHAPE)] * 3
+
+
+def test_fast_model_with_a_nested_toolkit_model_saves_and_loads(tmp_path):
+    from keras_seqimage.models import LSTMAutoencoder
+
+    model = FastModel(*_nested_graph("lstm_autoencoder"))
+    model.compile("adam", "mse")
+    x, y = _data()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    loaded = assert_saving_round_trip(model, x[:4], tmp_path)
+    inner = [layer for layer in loaded.layers if isinstance(layer, keras.Model)]
+    assert [type(layer) for layer in inner] == [LSTMAutoencoder]
+    # Loaded, it predicts through the walk on torch as the original does.
+    np.testing.assert_allclose(
+        loaded.predict(x, batch_size=8, verbose=0),
+        model.predict(x, batch_size=8, verbose=0),
+        atol=1e-6,
+    )
