@@ -213,6 +213,22 @@ def test_kernels_keep_keras_shapes_and_values_in_torch_memory_order():
         assert parameters == {id(v.value) for v in module.variables}, module
 
 
+@pytest.mark.skipif(not TORCH, reason="the fused path's conversions are torch's")
+def test_fused_path_converts_as_keras_ops_does():
+    """`_torch_tensor` is `keras.ops.convert_to_tensor` without its dispatch."""
+    import torch
+
+    from keras_seqimage.layers import fast_lstm
+
+    layer, _ = _pair()
+    kernel = layer.cell.kernel
+    assert fast_lstm._torch_tensor(kernel) is keras.ops.convert_to_tensor(kernel)
+    halves = torch.ones(2, 3, dtype=torch.float16)
+    assert fast_lstm._torch_tensor(halves, "float32").dtype == torch.float32
+    symbolic = fast_lstm._torch_tensor(keras.KerasTensor((2, 3)), "float32")
+    assert isinstance(symbolic, keras.KerasTensor)
+
+
 def test_autoencoder_uses_fast_lstm_with_unchanged_parameter_count():
     model = LSTMAutoencoder.from_preset("lstm_sequence_128_64")
     recurrent = [layer for layer in model.layers if isinstance(layer, FastLSTM)]

@@ -238,6 +238,7 @@ def test_numpy_scalars_are_numbers():
 @pytest.mark.parametrize("shape", [(3, 7, 5, 3), (2, 1, 1, 1), (2, 32, 32, 3)])
 def test_both_routes_equal_scipy_on_every_backend(mode, shape):
     """The einsum route and the row-matmul route (TF's, torch's) agree with scipy."""
+    from keras_seqimage import _native_ops
     from keras_seqimage import ops as blur_ops
 
     images = np.random.rand(*shape).astype("float32")
@@ -257,7 +258,7 @@ def test_both_routes_equal_scipy_on_every_backend(mode, shape):
     )
     x = images
     for axis, operator in zip((1, 2), operators, strict=True):
-        operator = blur_ops._constant(operator, "float32")
+        operator = _native_ops.constant(operator, "float32")
         x = blur_ops._filter_axis(x, operator, axis, canonical, 0.3)
     np.testing.assert_allclose(to_numpy(rows), expected, atol=TOL)
     np.testing.assert_allclose(to_numpy(x), expected, atol=TOL)
@@ -320,6 +321,7 @@ def test_torch_row_ops_equal_keras_ops_bit_for_bit(mode, cval, monkeypatch):
     """On torch, float32 tensors take torch's own matmul; same bits, same grads."""
     import torch
 
+    from keras_seqimage import _native_ops
     from keras_seqimage import ops as blur_ops
 
     canonical = blur_ops.canonical_mode(mode)
@@ -336,11 +338,12 @@ def test_torch_row_ops_equal_keras_ops_bit_for_bit(mode, cval, monkeypatch):
         return blurred.detach().numpy(), images.grad.numpy()
 
     images = torch.rand(3, 7, 5, 3)
-    assert blur_ops._row_ops(images) is not blur_ops._KERAS_ROW_OPS
-    assert blur_ops._row_ops(images.double()) is blur_ops._KERAS_ROW_OPS
-    assert blur_ops._row_ops(images.numpy()) is blur_ops._KERAS_ROW_OPS
+    keras_ops = _native_ops.KERAS_OPS
+    assert _native_ops.native_ops(images) is not keras_ops
+    assert _native_ops.native_ops(images.double()) is keras_ops
+    assert _native_ops.native_ops(images.numpy()) is keras_ops
     shortcut = blur_and_grad(images)
-    monkeypatch.setattr(blur_ops, "_row_ops", lambda x: blur_ops._KERAS_ROW_OPS)
+    monkeypatch.setattr(blur_ops, "native_ops", lambda x: keras_ops)
     reference = blur_and_grad(images)
     for got, want in zip(shortcut, reference, strict=True):
         np.testing.assert_array_equal(got, want)
@@ -357,21 +360,22 @@ def test_torch_row_ops_equal_keras_ops_bit_for_bit(mode, cval, monkeypatch):
 def test_torch_filter_matrices_are_converted_once():
     import torch
 
+    from keras_seqimage import _native_ops
     from keras_seqimage import ops as blur_ops
 
     operator = blur_ops._fixed_operator(9, 1.0, 4.0, "reflect")
-    first = blur_ops._torch_constant(operator, "float32")
-    again = blur_ops._torch_constant(operator, "float32")
+    first = _native_ops.torch_constant(operator, "float32")
+    again = _native_ops.torch_constant(operator, "float32")
     assert again is first and first.dtype == torch.float32
     np.testing.assert_array_equal(first.numpy(), operator.astype("float32"))
     # Keras' symbolic build on torch runs layers on shape-only "meta" tensors:
     # those take `keras.ops` (which makes real tensors of them).
     meta = torch.empty((2, 9, 9, 3), device="meta")
-    assert blur_ops._row_ops(meta) is blur_ops._KERAS_ROW_OPS
+    assert _native_ops.native_ops(meta) is _native_ops.KERAS_OPS
     # A writeable array (built per call) is converted, not cached.
     fresh = np.ones((2, 2))
-    assert blur_ops._torch_constant(fresh, "float32") is not (
-        blur_ops._torch_constant(fresh, "float32")
+    assert _native_ops.torch_constant(fresh, "float32") is not (
+        _native_ops.torch_constant(fresh, "float32")
     )
     layer = GaussianBlurLayer(sigma=1.0)
     symbolic = layer.compute_output_spec(keras.KerasTensor((2, 9, 9, 3)))

@@ -667,3 +667,57 @@ def test_fast_array_batches_must_be_bool():
 def test_torch_backend_subprocess():
     """Run this file on the torch backend, where the lean step exists."""
     assert_file_passes_on_torch(__file__)
+
+
+@torch_only
+@pytest.mark.parametrize("use_bias, activation", [(True, None), (False, "relu")])
+def test_walk_dense_is_keras_dense_bit_for_bit(use_bias, activation, monkeypatch):
+    """The walk's `Dense` runs torch's ops itself: same bits, same gradients."""
+    import torch
+
+    layer = keras.layers.Dense(5, use_bias=use_bias, activation=activation)
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(3, 4, 6)).astype("f4"))
+    layer.build(x.shape)
+
+    def forward_and_grads(call):
+        outputs = call()
+        outputs.square().sum().backward()
+        grads = [v.value.grad.clone() for v in layer.trainable_weights]
+        for v in layer.trainable_weights:
+            v.value.grad = None
+        return [outputs.detach(), *grads]
+
+    keras_result = forward_and_grads(lambda: layer(x))
+    dense_calls = []
+    original_call = keras.layers.Dense.call
+
+    def counting(self, *args, **kwargs):
+        dense_calls.append(self)
+        return original_call(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.layers.Dense, "call", counting)
+    walk_result = forward_and_grads(lambda: _torch_train_step._dense_call(layer, x))
+    assert dense_calls == []  # torch's ops, not `Dense.call`
+    for got, want in zip(walk_result, keras_result, strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+    # float64 is `keras.ops`' (Keras 3.15 computes float64 products in float32).
+    _torch_train_step._dense_call(layer, x.double())
+    assert dense_calls == [layer]
+
+
+@torch_only
+def test_dense_in_the_walk_follows_lora_enabled_after_planning():
+    import torch
+
+    model = compile_model(_lstm())
+    plan = _torch_train_step.make_plan(model)
+    steps = [s for s in plan.graph if type(s.layer) is keras.layers.Dense]
+    assert steps and all(s.native_call is _torch_train_step._dense_call for s in steps)
+    x = torch.from_numpy(_data()[0][:4])
+    for step in steps:
+        step.layer.enable_lora(2)
+        step.layer.lora_kernel_b.assign(np.ones(step.layer.lora_kernel_b.shape))
+    with torch.no_grad():
+        planned = _torch_train_step._walk_graph(model, x, plan.graph)
+        keras_forward = model(x, training=True)
+    np.testing.assert_array_equal(planned.numpy(), keras_forward.numpy())

@@ -3,18 +3,18 @@
 `gaussian_filter` does the work; `keras_seqimage.layers.GaussianBlurLayer` is a
 thin wrapper that stores its arguments and calls it. One shortcut: on the
 torch backend, the fixed-sigma blur of a float32 CPU tensor calls torch's
-`matmul` and `reshape` itself (`_row_ops`), the ops `keras.ops` dispatches
-to, without the dispatch's Python.
+`matmul` and `reshape` itself (`_native_ops.native_ops`), the ops
+`keras.ops` dispatches to, without the dispatch's Python.
 """
 
 import functools
-import types
 
 import keras
 import numpy as np
 from keras import ops
 
 from keras_seqimage import kernels
+from keras_seqimage._native_ops import constant, native_ops
 from keras_seqimage._validation import (
     check_choice,
     check_finite,
@@ -124,7 +124,7 @@ def gaussian_filter(
             return _filter_rows_matmul(images, operators[1], row_operator, mode, cval)
         x = images
         for axis, operator in operators.items():
-            x = _filter_axis(x, _constant(operator, dtype), axis, mode, cval)
+            x = _filter_axis(x, constant(operator, dtype), axis, mode, cval)
         return x
 
     if max_sigma is None:
@@ -210,7 +210,7 @@ def _filter_rows_matmul(x, operator_h, row_operator, mode, cval):
     commute, also with `cval`).
     """
     dtype = keras.backend.standardize_dtype(x.dtype)
-    xp = _row_ops(x)
+    xp = native_ops(x)
     _, height, width, channels = x.shape
     features = width * channels
     y = xp.matmul(xp.reshape(x, (-1, features)), xp.constant(row_operator, dtype))
@@ -225,87 +225,9 @@ def _filter_rows_matmul(x, operator_h, row_operator, mode, cval):
     return xp.reshape(y, (-1, height, width, channels))
 
 
-def _row_ops(x):
-    """`matmul`, `reshape` and `constant(array, dtype)` for `_filter_rows_matmul`.
-
-    `keras.ops` (and `_constant`), except for a float32 torch tensor on the
-    CPU when Keras' torch device is the CPU: there `keras.ops.matmul` and
-    `reshape` are `torch.matmul` and `torch.reshape` after about 50
-    microseconds of Python each (symbolic-tensor and dtype checks,
-    conversions), 0.4 ms of a 0.7 ms blur of 64 CIFAR images; this calls
-    them directly, on the filter matrices converted once (`_torch_constant`).
-    The same products in the same order: bit-identical results. (Elsewhere
-    Keras may first move the tensor to its device, or make a real one of a
-    shape-only "meta" tensor: `keras.ops` does that.)
-    """
-    if keras.backend.backend() == "torch":
-        import torch
-        from keras.src.backend.torch.core import get_device
-
-        if (
-            isinstance(x, torch.Tensor)
-            and x.dtype == torch.float32
-            and x.device.type == "cpu"
-            and torch.device(get_device()).type == "cpu"
-        ):
-            return _torch_row_ops()
-    return _KERAS_ROW_OPS
-
-
-@functools.cache
-def _torch_row_ops():
-    """`_row_ops` for torch's float32 CPU tensors (made once; torch imported here)."""
-    import torch
-
-    return types.SimpleNamespace(
-        matmul=torch.matmul, reshape=torch.reshape, constant=_torch_constant
-    )
-
-
-_TORCH_CONSTANTS = {}
-_TORCH_CONSTANTS_MAX = 64
-
-
-def _torch_constant(array, dtype):
-    """`_constant(array, dtype)` as a torch tensor on the CPU.
-
-    A read-only array (the cached filter matrices) is converted once per
-    dtype: the entry keeps the array, so its `id` stays its own. The tensor
-    never shares the array's memory (`_float_array` copies a float64 array
-    to float32, and the shortcut is float32's).
-    """
-    import torch
-
-    if array.flags.writeable:
-        return torch.as_tensor(_float_array(array, dtype))
-    key = (id(array), dtype)
-    entry = _TORCH_CONSTANTS.get(key)
-    if entry is None or entry[0] is not array:
-        if len(_TORCH_CONSTANTS) >= _TORCH_CONSTANTS_MAX:
-            _TORCH_CONSTANTS.clear()
-        tensor = torch.as_tensor(_float_array(array, dtype))
-        entry = _TORCH_CONSTANTS[key] = (array, tensor)
-    return entry[1]
-
-
 def _outside_weight(operator, xp=ops):
     """Weight of the taps that fall outside the image (they read `cval`)."""
     return 1.0 - xp.sum(operator, axis=-1)
-
-
-def _constant(array, dtype):
-    """A numpy float64 array as a tensor of `dtype` (no float64 on JAX)."""
-    return ops.convert_to_tensor(_float_array(array, dtype), dtype=dtype)
-
-
-def _float_array(array, dtype):
-    return np.asarray(array, "float64" if dtype == "float64" else "float32")
-
-
-# `_row_ops` for every tensor but torch's float32 ones.
-_KERAS_ROW_OPS = types.SimpleNamespace(
-    matmul=ops.matmul, reshape=ops.reshape, constant=_constant
-)
 
 
 def _filter_axis(x, operator, axis, mode, cval):

@@ -32,6 +32,22 @@ def fused_lstm_supported(layer, mask=None, training=False):
     )
 
 
+def _torch_tensor(x, dtype=None):
+    """`keras.ops.convert_to_tensor(x, dtype)` on torch, less its dispatch.
+
+    For a tensor or variable, that op is the backend's `convert_to_tensor`
+    (the variable's value, moved to Keras' device, cast) after a
+    symbolic-tensor check over its argument tree: about 20 microseconds of
+    Python, four times per layer call. A `KerasTensor` still takes
+    `keras.ops`.
+    """
+    if isinstance(x, keras.KerasTensor):
+        return keras.ops.convert_to_tensor(x, dtype)
+    from keras.src.backend.torch.core import convert_to_tensor
+
+    return convert_to_tensor(x, dtype)
+
+
 def _torch_fused_lstm(sequences, h, c, kernel, recurrent_kernel, bias, backwards):
     """One LSTM layer through `torch._VF.lstm` (oneDNN on CPU, cuDNN on GPU).
 
@@ -150,7 +166,7 @@ class FastLSTM(keras.layers.LSTM):
         ):
             import torch
 
-            sequences = keras.ops.convert_to_tensor(sequences, self.compute_dtype)
+            sequences = _torch_tensor(sequences, self.compute_dtype)
             zeros = torch.zeros(
                 (sequences.shape[0], self.units),
                 dtype=sequences.dtype,
@@ -174,9 +190,9 @@ class FastLSTM(keras.layers.LSTM):
             dropout_mask = self.cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * keras.ops.expand_dims(dropout_mask, axis=1)
         return self._fused_loop(
-            keras.ops.convert_to_tensor(sequences, dtype=self.compute_dtype),
-            keras.ops.convert_to_tensor(initial_state[0]),
-            keras.ops.convert_to_tensor(initial_state[1]),
+            _torch_tensor(sequences, self.compute_dtype),
+            _torch_tensor(initial_state[0]),
+            _torch_tensor(initial_state[1]),
         )
 
     def _fused_loop(self, sequences, h, c):
@@ -187,9 +203,9 @@ class FastLSTM(keras.layers.LSTM):
             sequences,
             h,
             c,
-            keras.ops.convert_to_tensor(cell.kernel),
-            keras.ops.convert_to_tensor(cell.recurrent_kernel),
-            None if bias is None else keras.ops.convert_to_tensor(bias),
+            _torch_tensor(cell.kernel),
+            _torch_tensor(cell.recurrent_kernel),
+            None if bias is None else _torch_tensor(bias),
             self.go_backwards,
         )
 

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_seqimage._native_ops import native_ops
 from keras_seqimage._validation import (
     check_choice,
     check_positive_int,
@@ -77,7 +78,7 @@ class ImageToRowSequence(keras.layers.Layer):
         steps, line, channels = inputs.shape[1], inputs.shape[2], inputs.shape[3]
         if steps is None:
             return ops.reshape(inputs, (_dim(inputs, 0), -1, line * channels))
-        return ops.reshape(inputs, (-1, steps, line * channels))
+        return native_ops(inputs).reshape(inputs, (-1, steps, line * channels))
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = self._checked_shape(input_shape)
@@ -171,7 +172,7 @@ class RowSequenceToImage(keras.layers.Layer):
                 shape = (_dim(inputs, 0), -1, line, self.channels)
             else:
                 shape = (-1, steps, line, self.channels)
-            return ops.reshape(inputs, shape)
+            return native_ops(inputs).reshape(inputs, shape)
         images = ops.reshape(inputs, (-1, self.width, line, self.channels))
         return ops.transpose(images, (0, 2, 1, 3))
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 import keras
 
+from keras_seqimage._native_ops import KERAS_OPS, native_ops
 from keras_seqimage._torch_layout import set_memory_layout
 from keras_seqimage.layers import (
     FastLSTM,
@@ -81,6 +82,8 @@ class GraphStep:
     outputs: tuple  # ids of the output tensors
     # A nested functional model's own planned walk (`None`: call `layer.call`).
     walk: tuple = None
+    # `fn(layer, *tensors)` run instead of `layer.call` (`NATIVE_CALLS`).
+    native_call: object = None
 
 
 @dataclass(frozen=True)
@@ -406,8 +409,20 @@ def _plan_graph(model):
                 if walk is None or not plain_call or len(inputs) != 1:
                     return None
                 kwargs = {}
+            native_call = NATIVE_CALLS.get(type(layer))
+            if as_list or kwargs:
+                native_call = None
             graph.append(
-                GraphStep(layer, inputs, as_list, kwargs, takes_training, outputs, walk)
+                GraphStep(
+                    layer,
+                    inputs,
+                    as_list,
+                    kwargs,
+                    takes_training,
+                    outputs,
+                    walk,
+                    native_call,
+                )
             )
             available.update(outputs)
     return tuple(graph) if id(model.outputs[0]) in available else None
@@ -435,6 +450,8 @@ def _run_planned(graph, x, input_id, output_id, training):
             args = [args]
         if step.walk is not None:
             outputs = _run_nested(step.layer, step.walk, args[0], training)
+        elif step.native_call is not None:
+            outputs = step.native_call(step.layer, *args)
         elif step.takes_training:
             outputs = step.layer.call(*args, **step.kwargs, training=training)
         else:
@@ -454,6 +471,31 @@ def _run_nested(model, graph, x, training):
             graph, x, id(model.inputs[0]), id(model.outputs[0]), training
         )
     return model(x, training=training)
+
+
+def _dense_call(layer, inputs):
+    """`keras.layers.Dense.call` in torch's own ops where `native_ops` allows.
+
+    Keras' `call` is `matmul(inputs, kernel)`, `add(x, bias)`, `activation`:
+    this runs the same torch ops on the variables' values (bit-identical),
+    without `keras.ops`' dispatch or the `kernel` property's quantisation
+    checks. A LoRA or quantised layer, and any tensor `native_ops` leaves
+    to `keras.ops`, runs `Dense.call` itself (checked at each call: LoRA can
+    be enabled after the walk is planned).
+    """
+    xp = native_ops(inputs)
+    if xp is KERAS_OPS or layer.lora_enabled or layer.quantization_mode is not None:
+        return layer.call(inputs)
+    x = xp.matmul(inputs, layer._kernel.value)
+    if layer.bias is not None:
+        x = xp.add(x, layer.bias.value)
+    if layer.activation is not None:
+        x = layer.activation(x)
+    return x
+
+
+# Layer types whose call the walk runs as `fn(layer, *tensors)`.
+NATIVE_CALLS = {keras.layers.Dense: _dense_call}
 
 
 def _track_loss(tracker, loss, batch_size):
