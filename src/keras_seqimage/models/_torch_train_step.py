@@ -15,8 +15,9 @@ provably changes nothing:
   its own `call` would run), all in the input's float dtype
   (nothing for autocast to do), with no activity regulariser; the walk is
   planned once per model (`GraphStep`s) rather than looked up from the
-  graph's nodes at every step; `predict_step` walks it too, with
-  `training=False` (`torch_predict_step`);
+  graph's nodes at every step; a plain `Dense` runs as torch's own `matmul`
+  and `add` (`NATIVE_CALLS`, bit-identical); `predict_step` walks it too,
+  with `training=False` (`torch_predict_step`);
 - loss: torch's `mse_loss` (mean of squared differences, one fused op each
   way), when the compiled loss is plain mean squared error (no loss weights,
   no sample weights, no regularisation losses), which is what Keras'
