@@ -215,17 +215,17 @@ def test_kernels_keep_keras_shapes_and_values_in_torch_memory_order():
 
 @pytest.mark.skipif(not TORCH, reason="the fused path's conversions are torch's")
 def test_fused_path_converts_as_keras_ops_does():
-    """`_torch_tensor` is `keras.ops.convert_to_tensor` without its dispatch."""
+    """`_native_ops.convert_to_tensor` is `keras.ops`' without its dispatch."""
     import torch
 
-    from keras_seqimage.layers import fast_lstm
+    from keras_seqimage import _native_ops
 
     layer, _ = _pair()
     kernel = layer.cell.kernel
-    assert fast_lstm._torch_tensor(kernel) is keras.ops.convert_to_tensor(kernel)
+    assert _native_ops.convert_to_tensor(kernel) is keras.ops.convert_to_tensor(kernel)
     halves = torch.ones(2, 3, dtype=torch.float16)
-    assert fast_lstm._torch_tensor(halves, "float32").dtype == torch.float32
-    symbolic = fast_lstm._torch_tensor(keras.KerasTensor((2, 3)), "float32")
+    assert _native_ops.convert_to_tensor(halves, "float32").dtype == torch.float32
+    symbolic = _native_ops.convert_to_tensor(keras.KerasTensor((2, 3)), "float32")
     assert isinstance(symbolic, keras.KerasTensor)
 
 

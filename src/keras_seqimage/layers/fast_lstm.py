@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_seqimage._native_ops import convert_to_tensor
 from keras_seqimage._torch_layout import set_memory_layout, transposed_strides
 from keras_seqimage._validation import check_bool
 
@@ -30,22 +31,6 @@ def fused_lstm_supported(layer, mask=None, training=False):
     return layer.compute_dtype in ("float32", "float64") and (
         layer.variable_dtype == layer.compute_dtype
     )
-
-
-def _torch_tensor(x, dtype=None):
-    """`keras.ops.convert_to_tensor(x, dtype)` on torch, less its dispatch.
-
-    For a tensor or variable, that op is the backend's `convert_to_tensor`
-    (the variable's value, moved to Keras' device, cast) after a
-    symbolic-tensor check over its argument tree: about 20 microseconds of
-    Python, four times per layer call. A `KerasTensor` still takes
-    `keras.ops`.
-    """
-    if isinstance(x, keras.KerasTensor):
-        return keras.ops.convert_to_tensor(x, dtype)
-    from keras.src.backend.torch.core import convert_to_tensor
-
-    return convert_to_tensor(x, dtype)
 
 
 def _torch_fused_lstm(sequences, h, c, kernel, recurrent_kernel, bias, backwards):
@@ -166,7 +151,7 @@ class FastLSTM(keras.layers.LSTM):
         ):
             import torch
 
-            sequences = _torch_tensor(sequences, self.compute_dtype)
+            sequences = convert_to_tensor(sequences, self.compute_dtype)
             zeros = torch.zeros(
                 (sequences.shape[0], self.units),
                 dtype=sequences.dtype,
@@ -190,9 +175,9 @@ class FastLSTM(keras.layers.LSTM):
             dropout_mask = self.cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * keras.ops.expand_dims(dropout_mask, axis=1)
         return self._fused_loop(
-            _torch_tensor(sequences, self.compute_dtype),
-            _torch_tensor(initial_state[0]),
-            _torch_tensor(initial_state[1]),
+            convert_to_tensor(sequences, self.compute_dtype),
+            convert_to_tensor(initial_state[0]),
+            convert_to_tensor(initial_state[1]),
         )
 
     def _fused_loop(self, sequences, h, c):
@@ -203,9 +188,9 @@ class FastLSTM(keras.layers.LSTM):
             sequences,
             h,
             c,
-            _torch_tensor(cell.kernel),
-            _torch_tensor(cell.recurrent_kernel),
-            None if bias is None else _torch_tensor(bias),
+            convert_to_tensor(cell.kernel),
+            convert_to_tensor(cell.recurrent_kernel),
+            None if bias is None else convert_to_tensor(bias),
             self.go_backwards,
         )
 

@@ -410,9 +410,7 @@ def _plan_graph(model):
                 if walk is None or not plain_call or len(inputs) != 1:
                     return None
                 kwargs = {}
-            native_call = NATIVE_CALLS.get(type(layer))
-            if as_list or kwargs:
-                native_call = None
+            native_call = None if as_list or kwargs else NATIVE_CALLS.get(type(layer))
             graph.append(
                 GraphStep(
                     layer,
