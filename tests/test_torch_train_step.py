@@ -23,6 +23,7 @@ from keras_seqimage.models import (
     LSTMAutoencoder,
     SimpleRNNAutoencoder,
     _torch_batches,
+    _torch_callbacks,
     _torch_train_step,
     fast_model,
 )
@@ -537,6 +538,131 @@ def test_lean_batching_keeps_keras_error_for_mismatched_lengths(lean_batches):
     with pytest.raises(ValueError, match="cardinality"):
         model.fit(x, y[:20], batch_size=8, epochs=1, verbose=0)
     assert lean_batches == []
+
+
+@pytest.fixture
+def keras_batch_hooks(monkeypatch):
+    """Calls of Keras' `CallbackList` batch hooks and of its worker thread."""
+    calls = []
+    names = [*_torch_callbacks.BATCH_HOOKS, "_async_dispatch"]
+    for name in names:
+        original = getattr(keras.callbacks.CallbackList, name)
+
+        def recording(self, *args, _name=name, _original=original, **kwargs):
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(keras.callbacks.CallbackList, name, recording)
+    return calls
+
+
+class _BatchRecorder(keras.callbacks.Callback):
+    """Records each batch hook it gets, with its logs."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_batch_end(self, batch, logs=None):  # the alias, not the train hook
+        self.calls.append(("batch_end", batch, dict(logs)))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.calls.append(("train_begin", batch, dict(logs or {})))
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.calls.append(("test_end", batch, dict(logs)))
+
+
+@torch_only
+def test_lean_fit_skips_the_batch_hooks_no_callback_has(keras_batch_hooks):
+    x, y = _data()
+    runs = _fit_both_batchings((x, y), batch_size=8, validation_data=(x, y))
+    (fast_logs, fast_weights), (keras_logs, keras_weights) = runs
+    assert fast_logs == keras_logs
+    for got, want in zip(fast_weights, keras_weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+    # The lean run called no batch hook of Keras' list; Keras' run, each one
+    # per batch: 3 training and 3 validation batches, two hooks each, and
+    # the two end hooks through the worker thread.
+    assert len(keras_batch_hooks) == 12 + 6
+    assert keras_batch_hooks.count("_async_dispatch") == 6
+
+
+@torch_only
+def test_lean_fit_calls_the_batch_hooks_callbacks_have(keras_batch_hooks):
+    x, y = _data()
+    recorders = []
+    for fast in (True, False):
+        keras.utils.set_random_seed(3)
+        model = compile_model(_lstm())
+        model.fast_array_batches = fast
+        recorders.append(_BatchRecorder())
+        history = model.fit(
+            x,
+            y,
+            batch_size=8,
+            epochs=2,
+            verbose=0,
+            validation_data=(x[:16], y[:16]),
+            callbacks=[recorders[-1]],
+        )
+        assert history is model.history
+    lean, keras_own = (recorder.calls for recorder in recorders)
+    # 2 epochs of 3 training batches (begin and end) and 2 validation batches.
+    assert len(lean) == 2 * (3 * 2 + 2)
+    assert lean == keras_own  # the same hooks, batches and (float) logs
+    assert all(isinstance(v, float) for *_, logs in lean for v in logs.values())
+
+
+@torch_only
+def test_lean_fit_makes_keras_callback_params():
+    # `params` as Keras' `fit` sets them, its `max_epochs` cap included.
+    if not hasattr(keras.config, "set_max_epochs"):
+        pytest.skip("this Keras has no max_epochs")
+    x, y = _data(count=23)
+    params = []
+    keras.config.set_max_epochs(2)
+    try:
+        for fast in (True, False):
+            model = compile_model(_lstm())
+            model.fast_array_batches = fast
+            with pytest.warns(UserWarning, match="Limiting epochs"):
+                model.fit(x, y, batch_size=5, epochs=3, verbose=0, validation_split=0.2)
+            params.append(model.history.params)
+    finally:
+        keras.config.set_max_epochs(None)
+    assert params[0] == params[1] == {"verbose": 0, "epochs": 2, "steps": 4}
+
+
+@torch_only
+def test_lean_fit_shows_keras_progress_bar(capsys, lean_batches):
+    model = compile_model(_lstm())
+    x, y = _data(count=23)
+    model.fit(x, y, batch_size=5, epochs=1, verbose=1)
+    assert len(lean_batches) == 1
+    assert "5/5" in capsys.readouterr().out
+
+
+@torch_only
+def test_lean_fit_keeps_a_callback_list_passed_in(keras_batch_hooks, lean_batches):
+    model = compile_model(_lstm())
+    x, y = _data()
+    own = keras.callbacks.CallbackList(
+        None, add_history=True, model=model, verbose=0, epochs=1, steps=3
+    )
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=own)
+    assert len(lean_batches) == 1  # the lean batches, with the caller's list
+    assert keras_batch_hooks.count("on_train_batch_end") == 3
+
+
+@torch_only
+def test_lean_predict_skips_the_batch_hooks_no_callback_has(keras_batch_hooks):
+    model = compile_model(_lstm())
+    x, _ = _data(count=23)
+    lean, keras_outputs = _predict_both(model, x, batch_size=5)
+    np.testing.assert_array_equal(lean, keras_outputs)
+    # Keras' predict: begin and end per batch of 5, the end in the thread.
+    assert len(keras_batch_hooks) == 5 * 3
 
 
 def _record_takes(monkeypatch, function):

@@ -22,6 +22,9 @@ concatenates the copies: about 10 % of a 10,000-image `predict` of source
 same loop (Keras' `predict_function`, callbacks and progress bar) on slices
 of the array and copies each batch's output once, into the array returned.
 
+Both loops run their callbacks as a `LeanCallbackList` (Keras' list, minus
+the batch hooks no callback implements; see `_torch_callbacks`).
+
 `FastModel.fit` uses `array_batches` on the torch backend unless the model's
 `fast_array_batches` attribute is `False`, for the plain case only: `x` and
 `y` numpy arrays of floatx (Keras casts other floats to floatx first), the
@@ -39,15 +42,18 @@ import keras
 import numpy as np
 
 from keras_seqimage._validation import is_number
+from keras_seqimage.models._torch_callbacks import LeanCallbackList, fit_callbacks
 
 KERAS_DEFAULT_BATCH_SIZE = 32
 
 
-def fit_arguments(fit, args, kwargs):
+def fit_arguments(model, fit, args, kwargs):
     """`fit`'s arguments with numpy `x`, `y` replaced by `array_batches`.
 
-    `fit` is Keras' `Model.fit` (its signature names the arguments);
-    returns `(args, kwargs)` unchanged when the call is not the plain case.
+    `fit` is Keras' `Model.fit` of `model` (its signature names the
+    arguments); the callbacks become the list Keras would make, as a
+    `LeanCallbackList`. Returns `(args, kwargs)` unchanged when the call is
+    not the plain case.
     """
     bound = inspect.signature(fit).bind(*args, **kwargs)
     arguments = bound.arguments
@@ -78,7 +84,14 @@ def fit_arguments(fit, args, kwargs):
     if not plain:
         return args, kwargs
     arguments.pop("validation_split", None)
-    arguments["x"] = array_batches(x, y, batch_size, shuffle)
+    arguments["x"] = batches = array_batches(x, y, batch_size, shuffle)
+    arguments["callbacks"] = fit_callbacks(
+        model,
+        arguments.get("callbacks"),
+        verbose=arguments.get("verbose", "auto"),
+        epochs=arguments.get("epochs", 1),
+        steps=len(batches),
+    )
     arguments["y"] = None
     # Keras validates in batches of `validation_batch_size or batch_size`.
     arguments["validation_batch_size"] = arguments.get(
@@ -115,7 +128,7 @@ def predict_arrays(
     ):
         return None
     starts = range(0, len(x), batch_size)
-    callbacks = keras.callbacks.CallbackList(
+    callbacks = LeanCallbackList(
         None,
         add_progbar=verbose != 0,
         verbose=verbose,

@@ -1,0 +1,140 @@
+"""`fit`'s loop around the step: Keras' callback list against the lean one.
+
+Source 000's model (LSTM 128 -> LSTM 64 -> Dense 96, batch 64) on the torch
+backend, three ways in one process, in rounds whose order rotates:
+
+- `ours, lean callbacks`: `build_model(..., metrics=[])` and Keras `fit`
+  (`verbose=0`, `shuffle=False`), which on torch gets `LeanCallbackList`:
+  no work for the batch hooks no callback implements;
+- `ours, Keras' CallbackList`: the same model and `fit`, passed the list
+  Keras' `fit` makes itself (`History` only, no progress bar), whose
+  `on_train_batch_end` hands every step's logs to a worker thread;
+- `plain PyTorch`: `nn.LSTM` layers, `torch.optim.Adam`, `mse_loss`, a hand
+  loop over contiguous slices.
+
+Per configuration: median wall and CPU (user + system, all threads) ms per
+step, and the process' voluntary and involuntary context switches per step
+(`getrusage`, where the platform has it), and the median over rounds of
+the round's time ratio to plain PyTorch.
+
+Usage:
+    python benchmarks/fit_loop_ab.py [--steps 100] [--rounds 12]
+"""
+
+import argparse
+import os
+import time
+
+from _harness import median, plain_torch_epoch, plain_torch_model
+
+os.environ["KERAS_BACKEND"] = "torch"  # the comparison is on torch
+
+BATCH = 64
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=12)
+    return parser.parse_args()
+
+
+def measured(run):
+    """`(wall s, cpu s, voluntary, involuntary context switches)` of `run()`."""
+    before = resource.getrusage(resource.RUSAGE_SELF) if resource else None
+    cpu, start = time.process_time(), time.perf_counter()
+    run()
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    if resource is None:
+        return wall, cpu, float("nan"), float("nan")
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return (
+        wall,
+        cpu,
+        after.ru_nvcsw - before.ru_nvcsw,
+        after.ru_nivcsw - before.ru_nivcsw,
+    )
+
+
+def main():
+    args = parse_args()
+    import keras
+    import numpy as np
+    import torch
+
+    from keras_seqimage.models import build_model
+
+    count = args.steps * BATCH
+    images = np.random.default_rng(0).random((count, 32, 32, 3), dtype="float32")
+    ours = build_model("lstm_autoencoder", preset="lstm_sequence_128_64", metrics=[])
+    net = plain_torch_model()
+    optimizer = torch.optim.Adam(net.parameters(), 1e-3)
+    rows = torch.from_numpy(images.reshape(count, 32, 96))
+
+    def fit(callbacks=None):
+        ours.fit(
+            images,
+            images,
+            batch_size=BATCH,
+            epochs=1,
+            verbose=0,
+            shuffle=False,
+            callbacks=callbacks,
+        )
+
+    def keras_callback_list():
+        # What Keras' torch `fit` makes for `callbacks=None, verbose=0`.
+        return keras.callbacks.CallbackList(
+            None,
+            add_history=True,
+            add_progbar=False,
+            verbose=0,
+            epochs=1,
+            steps=args.steps,
+            model=ours,
+        )
+
+    runs = {
+        "ours, lean callbacks": fit,
+        "ours, Keras' CallbackList": lambda: fit(keras_callback_list()),
+        "plain PyTorch": lambda: plain_torch_epoch(net, optimizer, rows, rows, BATCH),
+    }
+    for run in runs.values():  # warm-up
+        run()
+    results = {name: [] for name in runs}
+    names = list(runs)
+    for round_index in range(args.rounds):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            results[name].append(measured(runs[name]))
+
+    print(
+        f"Source 000's model, batch 64, {args.rounds} rounds of {args.steps} "
+        f"steps (torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{os.cpu_count()} CPUs)\n"
+    )
+    print(
+        "| configuration | ms/step | CPU ms/step | voluntary switches/step "
+        "| involuntary switches/step | / plain PyTorch (rounds) |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    plain = results["plain PyTorch"]
+    for name, rounds in results.items():
+        wall, cpu, voluntary, involuntary = (
+            median([r[i] for r in rounds]) * (1000 if i < 2 else 1) / args.steps
+            for i in range(4)
+        )
+        ratio = median([r[0] / p[0] for r, p in zip(rounds, plain, strict=True)])
+        print(
+            f"| {name} | {wall:.2f} | {cpu:.2f} | {voluntary:.2f} "
+            f"| {involuntary:.2f} | {ratio:.3f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""`FastModel`'s callback list on torch: no work for batch hooks nobody has.
+
+Keras' `CallbackList` calls every batch hook at every batch, whether or not a
+callback implements it. With `fit`'s defaults at `verbose=0` (a `History`
+only, which has no batch hook) that is still, per training batch:
+`on_train_batch_begin` converting empty logs, and `on_train_batch_end`
+handing the step's logs to a worker thread (Keras' asynchronous dispatch),
+which converts them to Python floats and calls nothing. On a CPU whose cores
+all run torch's kernels, that thread's wake-ups preempt a kernel thread:
+about 3 voluntary and 3 involuntary context switches per step of source
+000's model, and 2-3 % of its step (`benchmarks/fit_loop_ab.py`).
+
+`LeanCallbackList` is Keras' list, except that a batch hook is skipped
+outright when no callback in the list overrides it (nor its
+backward-compatible alias: `on_batch_begin` / `on_batch_end` for the
+training hooks); Keras marks its no-op hooks, and the check is made at each
+call, so a callback appended to the list later is called. Every hook a
+callback does implement runs Keras' code, asynchronous dispatch included.
+"""
+
+import keras
+
+# Each batch hook of `CallbackList`, and the `Callback` hooks that implement
+# it: a callback's `on_train_batch_begin` calls `on_batch_begin` by default.
+BATCH_HOOKS = {
+    "on_train_batch_begin": ("on_train_batch_begin", "on_batch_begin"),
+    "on_train_batch_end": ("on_train_batch_end", "on_batch_end"),
+    "on_test_batch_begin": ("on_test_batch_begin",),
+    "on_test_batch_end": ("on_test_batch_end",),
+    "on_predict_batch_begin": ("on_predict_batch_begin",),
+    "on_predict_batch_end": ("on_predict_batch_end",),
+}
+
+
+def _implemented(callback, hook):
+    """Whether `callback` overrides `hook` (Keras' own no-op test)."""
+    # Keras' `utils.default` marks the base class' no-op hooks.
+    return not getattr(getattr(callback, hook), "_is_default", False)
+
+
+def _skip_unimplemented(name):
+    def hook(self, batch, logs=None):
+        if any(
+            _implemented(callback, method)
+            for callback in self.callbacks
+            for method in BATCH_HOOKS[name]
+        ):
+            getattr(keras.callbacks.CallbackList, name)(self, batch, logs)
+
+    hook.__name__ = name
+    hook.__doc__ = f"`CallbackList.{name}`, skipped when no callback has it."
+    return hook
+
+
+class LeanCallbackList(keras.callbacks.CallbackList):
+    """`keras.callbacks.CallbackList` minus the batch hooks no callback has."""
+
+    on_train_batch_begin = _skip_unimplemented("on_train_batch_begin")
+    on_train_batch_end = _skip_unimplemented("on_train_batch_end")
+    on_test_batch_begin = _skip_unimplemented("on_test_batch_begin")
+    on_test_batch_end = _skip_unimplemented("on_test_batch_end")
+    on_predict_batch_begin = _skip_unimplemented("on_predict_batch_begin")
+    on_predict_batch_end = _skip_unimplemented("on_predict_batch_end")
+
+
+def fit_callbacks(model, callbacks, verbose, epochs, steps):
+    """The list Keras' torch `fit` would make of `callbacks`, as a lean one.
+
+    A `CallbackList` passed in is the caller's own and is returned as is.
+    """
+    if isinstance(callbacks, keras.callbacks.CallbackList):
+        return callbacks
+    # Keras' `fit` caps `epochs` before it makes the list.
+    max_epochs = getattr(keras.config, "max_epochs", lambda: None)()
+    if max_epochs and max_epochs < epochs:
+        epochs = max_epochs
+    return LeanCallbackList(
+        callbacks,
+        add_history=True,
+        add_progbar=verbose != 0,
+        verbose=verbose,
+        epochs=epochs,
+        steps=steps,
+        model=model,
+    )
