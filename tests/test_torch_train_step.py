@@ -159,6 +159,60 @@ def test_keras_step_resumes_from_the_lean_steps_optimizer_state(name):
 
 
 @torch_only
+def test_fused_adam_keeps_its_tensors_from_step_to_step():
+    model = compile_model(_lstm())
+    x, y = _data()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    tensors = model._train_step_plan.adam_tensors["adam"]
+    assert tensors.variables == tuple(model.trainable_weights)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert model._train_step_plan.adam_tensors["adam"] is tensors
+    model.compile("adam", "mse")  # a new optimizer: a new plan, new tensors
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert model._train_step_plan.adam_tensors["adam"] is not tensors
+
+
+def _replace_torch_tensor(variable):
+    """Give `variable` a new torch tensor with the same values and layout."""
+    import torch
+
+    value = variable._value
+    with torch.no_grad():
+        copy = torch.empty_strided(value.shape, value.stride()).copy_(value)
+    variable._value = torch.nn.Parameter(copy, requires_grad=value.requires_grad)
+
+
+@torch_only
+@pytest.mark.parametrize("which", ["variable", "momentum", "velocity"])
+def test_fused_adam_follows_a_replaced_torch_tensor(which):
+    # Lean epoch, new torch tensor behind one variable or moment, lean epoch:
+    # the same weights and moments as Keras' two epochs. Tensors kept from
+    # the first epoch would update the orphaned tensor instead.
+    x, y = _data()
+    states = []
+    for fast in (True, False):
+        keras.utils.set_random_seed(3)
+        model = compile_model(MODELS["simple rnn"]())
+        model.fast_train_step = fast
+        model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        optimizer = model.optimizer
+        head = model.trainable_weights[-1]
+        slot = {
+            "variable": head,
+            "momentum": optimizer._momentums[optimizer._get_variable_index(head)],
+            "velocity": optimizer._velocities[optimizer._get_variable_index(head)],
+        }[which]
+        _replace_torch_tensor(slot)
+        model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        states.append(
+            [keras.ops.convert_to_numpy(v) for v in optimizer.variables]
+            + model.get_weights()
+        )
+    for got, want in zip(*states, strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+@torch_only
 def test_fused_adam_declines_gradients_in_another_memory_order():
     import torch
 

@@ -30,6 +30,8 @@ provably changes nothing:
   `torch.optim.Adam(fused=True)`, called without the optimizer's Python) on
   the Keras variables and Keras' own moment slots, with its epsilon moved
   inside the bias correction so the update is Keras' formula, not torch's;
+  the kernel's tensor lists are made once per plan and kept while the
+  variables and slots hold the same torch tensors (`_AdamTensors`);
 - otherwise that part runs Keras' own code.
 
 `FastModel.train_step` (every model of the toolkit) calls it on the torch
@@ -99,6 +101,8 @@ class TrainStepPlan:
     # What it was made for: `compile` makes a new optimizer or compiled loss.
     optimizer: object = field(default=None, compare=False, repr=False)
     compile_loss: object = field(default=None, compare=False, repr=False)
+    # `_fused_adam_update`'s tensors, kept from step to step.
+    adam_tensors: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def plan_for(model):
@@ -176,7 +180,9 @@ def torch_train_step(model, data, plan):
                 plan.fused_adam
                 and optimizer.built
                 and not any(g is None for g in gradients)
-                and _fused_adam_update(optimizer, gradients, trainable_weights)
+                and _fused_adam_update(
+                    optimizer, gradients, trainable_weights, plan.adam_tensors
+                )
             )
             if not fused:
                 optimizer.apply(gradients, trainable_weights)
@@ -185,7 +191,7 @@ def torch_train_step(model, data, plan):
     return model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
 
-def _fused_adam_update(optimizer, gradients, variables):
+def _fused_adam_update(optimizer, gradients, variables, cache=None):
     """`optimizer.apply` of a plain Keras `Adam`, in torch's fused kernel.
 
     Keras: `p -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)`;
@@ -194,46 +200,45 @@ def _fused_adam_update(optimizer, gradients, variables):
 
     The four tensors of a variable (value, gradient, two moments) must share
     one memory order: torch's kernel pairs elements by memory position when
-    they do not. So a moment slot gets its variable's order first (Keras'
-    orthogonal initialiser stores a square recurrent kernel transposed, and
-    creates the slots contiguous); returns `False`, having changed nothing,
-    when a gradient's order differs from its variable's. Transposed 2-D
-    tensors go in as their (contiguous) transposes, which the elementwise
-    update does not mind and which spares the kernel a copy of each.
+    they do not. So a moment slot gets its variable's order first (see
+    `_AdamTensors`); returns `False`, having changed nothing, when a
+    gradient's order differs from its variable's. `cache` (a dict, the
+    plan's) keeps the `_AdamTensors` from step to step.
     """
     import torch
 
-    index = optimizer._get_variable_index
-    params = [v.value for v in variables]
-    if any(g.stride() != p.stride() for g, p in zip(gradients, params, strict=True)):
+    tensors = cache.get("adam") if cache is not None else None
+    if tensors is None or not tensors.made_for(optimizer, variables):
+        tensors = None
+    values = tensors.values if tensors else [v.value for v in variables]
+    if any(g.stride() != p.stride() for g, p in zip(gradients, values, strict=True)):
         return False
-    tensors = ([], [], [], [])  # values, gradients, first and second moments
-    for variable, param, gradient in zip(variables, params, gradients, strict=True):
-        group = [param, gradient]
-        for slots in (optimizer._momentums, optimizer._velocities):
-            slot = slots[index(variable)]
-            set_memory_layout(slot, param.stride())
-            group.append(slot.value)
-        transposed = (
-            param.ndim == 2 and not param.is_contiguous() and param.T.is_contiguous()
-        )
-        for row, tensor in zip(tensors, group, strict=True):
-            row.append(tensor.T if transposed else tensor)
-    params, gradients, momentums, velocities = tensors
-    step = int(optimizer.iterations.value) + 1
+    if tensors is None:
+        tensors = _AdamTensors.make(optimizer, variables)
+        if cache is not None:
+            cache["adam"] = tensors
+    gradients = [
+        g.T if transposed else g
+        for g, transposed in zip(gradients, tensors.transposed, strict=True)
+    ]
+    iterations = optimizer.iterations.value
+    step = int(iterations) + 1
     learning_rate = optimizer.learning_rate
-    if isinstance(learning_rate, torch.Tensor):
+    if isinstance(learning_rate, keras.Variable):
+        # What its `__torch_function__` would hand the kernel.
+        learning_rate = learning_rate.value
+    elif isinstance(learning_rate, torch.Tensor):  # a schedule's value
         learning_rate = float(learning_rate)
     beta_1, beta_2 = float(optimizer.beta_1), float(optimizer.beta_2)
     # The kernel reads the step count (the number of this update) from here.
-    state_step = torch.tensor(float(step), device=params[0].device)
+    state_step = torch.tensor(float(step), device=tensors.params[0].device)
     torch._fused_adam_(
-        params,
+        tensors.params,
         gradients,
-        momentums,
-        velocities,
+        tensors.momentums,
+        tensors.velocities,
         [],  # max_exp_avg_sqs: no AMSGrad
-        [state_step] * len(params),
+        [state_step] * len(gradients),
         lr=learning_rate,
         beta1=beta_1,
         beta2=beta_2,
@@ -242,8 +247,85 @@ def _fused_adam_update(optimizer, gradients, variables):
         amsgrad=False,
         maximize=False,
     )
-    optimizer.iterations.assign_add(1)
+    iterations.add_(1)  # `optimizer.iterations.assign_add(1)`, in place
     return True
+
+
+@dataclass(frozen=True)
+class _AdamTensors:
+    """The fused kernel's tensors for a Keras `Adam` and its variables.
+
+    A moment slot first gets its variable's memory order (Keras' orthogonal
+    initialiser stores a square recurrent kernel transposed, and creates the
+    slots contiguous). Transposed 2-D tensors go in as their (contiguous)
+    transposes, which the elementwise update does not mind and which spares
+    the kernel a copy of each. Made once, used while the same variables and
+    slots hold the same torch tensors (`made_for`).
+    """
+
+    optimizer: object
+    variables: tuple
+    values: tuple  # the variables' torch tensors
+    indices: tuple  # the variables' indices in the optimizer's slot lists
+    slot_values: tuple  # their moments' torch tensors, (m, v) per variable
+    transposed: tuple  # per variable: passed to the kernel as its transpose
+    params: list
+    momentums: list
+    velocities: list
+
+    @classmethod
+    def make(cls, optimizer, variables):
+        indices = tuple(optimizer._get_variable_index(v) for v in variables)
+        values, slot_values, transposed = [], [], []
+        for variable, index in zip(variables, indices, strict=True):
+            value = variable.value
+            for slots in (optimizer._momentums, optimizer._velocities):
+                slot = slots[index]
+                set_memory_layout(slot, value.stride())
+                slot_values.append(slot.value)
+            values.append(value)
+            transposed.append(
+                value.ndim == 2
+                and not value.is_contiguous()
+                and value.T.is_contiguous()
+            )
+
+        def kernel_order(tensors):
+            pairs = zip(tensors, transposed, strict=True)
+            return [tensor.T if flip else tensor for tensor, flip in pairs]
+
+        return cls(
+            optimizer,
+            tuple(variables),
+            tuple(values),
+            indices,
+            tuple(slot_values),
+            tuple(transposed),
+            kernel_order(values),
+            kernel_order(slot_values[0::2]),
+            kernel_order(slot_values[1::2]),
+        )
+
+    def made_for(self, optimizer, variables):
+        """Whether these are still `optimizer`'s tensors for `variables`."""
+        if optimizer is not self.optimizer or len(variables) != len(self.variables):
+            return False
+        momentums, velocities = optimizer._momentums, optimizer._velocities
+        return all(
+            variable is known
+            and variable._value is value
+            and momentums[index]._value is momentum
+            and velocities[index]._value is velocity
+            for variable, known, value, index, momentum, velocity in zip(
+                variables,
+                self.variables,
+                self.values,
+                self.indices,
+                self.slot_values[0::2],
+                self.slot_values[1::2],
+                strict=True,
+            )
+        )
 
 
 def _is_plain_adam(model):
