@@ -8,7 +8,8 @@ handing the step's logs to a worker thread (Keras' asynchronous dispatch),
 which converts them to Python floats and calls nothing. On a CPU whose cores
 all run torch's kernels, that thread's wake-ups preempt a kernel thread:
 about 3 voluntary and 3 involuntary context switches per step of source
-000's model, and 2-3 % of its step (`benchmarks/fit_loop_ab.py`).
+000's model, against none without it (`benchmarks/fit_loop_ab.py`; the
+time it costs, 1-2 % of a step, is within the project machine's noise).
 
 `LeanCallbackList` is Keras' list, except that a batch hook is skipped
 outright when no callback in the list overrides it (nor its

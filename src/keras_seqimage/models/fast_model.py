@@ -76,8 +76,8 @@ class FastModel(keras.Model):
             as Keras' batching, including under
             `keras.utils.set_random_seed`, for about 1 ms less per batch of
             64 CIFAR images, with the callbacks in Keras' list minus the
-            batch hooks no callback implements (no per-step worker thread
-            at `verbose=0`: 2-3 % of a step). Only for float arrays of
+            batch hooks no callback implements (at `verbose=0`, no worker
+            thread woken at every step). Only for float arrays of
             `keras.config.floatx()` without `sample_weight`, `class_weight`
             or `steps_per_epoch`
             (a `validation_split` is split off as Keras does). Likewise
