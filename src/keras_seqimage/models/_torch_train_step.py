@@ -208,7 +208,7 @@ def _fused_adam_update(optimizer, gradients, variables, cache=None):
     import torch
 
     tensors = cache.get("adam") if cache is not None else None
-    if tensors is None or not tensors.made_for(optimizer, variables):
+    if tensors is not None and not tensors.made_for(optimizer, variables):
         tensors = None
     values = tensors.values if tensors else [v.value for v in variables]
     if any(g.stride() != p.stride() for g, p in zip(gradients, values, strict=True)):
@@ -267,7 +267,8 @@ class _AdamTensors:
     variables: tuple
     values: tuple  # the variables' torch tensors
     indices: tuple  # the variables' indices in the optimizer's slot lists
-    slot_values: tuple  # their moments' torch tensors, (m, v) per variable
+    momentum_values: tuple  # their moments' torch tensors
+    velocity_values: tuple
     transposed: tuple  # per variable: passed to the kernel as its transpose
     params: list
     momentums: list
@@ -276,13 +277,14 @@ class _AdamTensors:
     @classmethod
     def make(cls, optimizer, variables):
         indices = tuple(optimizer._get_variable_index(v) for v in variables)
-        values, slot_values, transposed = [], [], []
+        values, transposed = [], []
+        moments = {"momentums": [], "velocities": []}
         for variable, index in zip(variables, indices, strict=True):
             value = variable.value
-            for slots in (optimizer._momentums, optimizer._velocities):
-                slot = slots[index]
+            for name, moment_values in moments.items():
+                slot = getattr(optimizer, f"_{name}")[index]
                 set_memory_layout(slot, value.stride())
-                slot_values.append(slot.value)
+                moment_values.append(slot.value)
             values.append(value)
             transposed.append(
                 value.ndim == 2
@@ -299,11 +301,12 @@ class _AdamTensors:
             tuple(variables),
             tuple(values),
             indices,
-            tuple(slot_values),
+            tuple(moments["momentums"]),
+            tuple(moments["velocities"]),
             tuple(transposed),
             kernel_order(values),
-            kernel_order(slot_values[0::2]),
-            kernel_order(slot_values[1::2]),
+            kernel_order(moments["momentums"]),
+            kernel_order(moments["velocities"]),
         )
 
     def made_for(self, optimizer, variables):
@@ -321,8 +324,8 @@ class _AdamTensors:
                 self.variables,
                 self.values,
                 self.indices,
-                self.slot_values[0::2],
-                self.slot_values[1::2],
+                self.momentum_values,
+                self.velocity_values,
                 strict=True,
             )
         )
