@@ -9,6 +9,11 @@ backend, three ways in one process, in rounds whose order rotates:
 - `ours, Keras' CallbackList`: the same model and `fit`, passed the list
   Keras' `fit` makes itself (`History` only, no progress bar), whose
   `on_train_batch_end` hands every step's logs to a worker thread;
+- `ours, progress bar, lean callbacks` and `ours, progress bar, Keras'
+  CallbackList`: the same two at `verbose=1` (`fit`'s default), printing
+  into a string buffer rather than a terminal; Keras' list runs the
+  progress bar's hook in its worker thread, the lean list on a CPU in the
+  calling thread;
 - `plain PyTorch`: `nn.LSTM` layers, `torch.optim.Adam`, `mse_loss`, a hand
   loop over contiguous slices;
 
@@ -24,6 +29,8 @@ Usage:
 """
 
 import argparse
+import contextlib
+import io
 import os
 import time
 
@@ -82,24 +89,25 @@ def main():
     rows = torch.from_numpy(images.reshape(count, 32, 96))
     target_rows = torch.from_numpy(targets.reshape(count, 32, 96))
 
-    def fit(callbacks=None):
-        ours.fit(
-            images,
-            targets,
-            batch_size=BATCH,
-            epochs=1,
-            verbose=0,
-            shuffle=False,
-            callbacks=callbacks,
-        )
+    def fit(callbacks=None, verbose=0):
+        with contextlib.redirect_stdout(io.StringIO()):
+            ours.fit(
+                images,
+                targets,
+                batch_size=BATCH,
+                epochs=1,
+                verbose=verbose,
+                shuffle=False,
+                callbacks=callbacks,
+            )
 
-    def keras_callback_list():
-        # What Keras' torch `fit` makes for `callbacks=None, verbose=0`.
+    def keras_callback_list(verbose=0):
+        # What Keras' torch `fit` makes for `callbacks=None`.
         return keras.callbacks.CallbackList(
             None,
             add_history=True,
-            add_progbar=False,
-            verbose=0,
+            add_progbar=verbose != 0,
+            verbose=verbose,
             epochs=1,
             steps=args.steps,
             model=ours,
@@ -108,6 +116,10 @@ def main():
     runs = {
         "ours, lean callbacks": fit,
         "ours, Keras' CallbackList": lambda: fit(keras_callback_list()),
+        "ours, progress bar, lean callbacks": lambda: fit(verbose=1),
+        "ours, progress bar, Keras' CallbackList": lambda: fit(
+            keras_callback_list(1), verbose=1
+        ),
         "plain PyTorch": lambda: plain_torch_epoch(
             net, optimizer, rows, target_rows, BATCH
         ),

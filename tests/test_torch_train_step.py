@@ -12,6 +12,7 @@ reruns this file on torch.
 """
 
 import importlib.util
+import re
 
 import keras
 import numpy as np
@@ -695,6 +696,70 @@ def test_lean_fit_shows_keras_progress_bar(capsys, lean_batches):
     model.fit(x, y, batch_size=5, epochs=1, verbose=1)
     assert len(lean_batches) == 1
     assert "5/5" in capsys.readouterr().out
+
+
+class _AsyncSafeRecorder(keras.callbacks.Callback):
+    """A batch-end hook that asks for Keras' worker thread."""
+
+    async_safe = True
+
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches.append(batch)
+
+
+@torch_only
+def test_lean_fit_runs_the_progress_bar_in_the_calling_thread_on_cpu(
+    capsys, keras_batch_hooks
+):
+    x, y = _data()
+    outputs = []
+    for fast in (True, False):
+        keras.utils.set_random_seed(3)
+        model = compile_model(_lstm())
+        model.fast_array_batches = fast
+        model.fit(x, y, batch_size=8, epochs=1, verbose=1)
+        outputs.append(capsys.readouterr().out)
+    # Both lists call the progress bar's batch-end hook 3 times; Keras' list
+    # through its worker thread, the lean one itself (Keras' device: the CPU).
+    assert keras_batch_hooks.count("on_train_batch_end") == 3 + 3
+    assert keras_batch_hooks.count("_async_dispatch") == 3
+    # The same epoch's loss at the end of the bar.
+    losses = [re.findall(r"loss: ([0-9.e+-]+)", out) for out in outputs]
+    assert losses[0] and losses[0][-1] == losses[1][-1]
+
+
+@torch_only
+def test_lean_fit_keeps_keras_thread_for_an_async_safe_callback(keras_batch_hooks):
+    x, y = _data()
+    model = compile_model(_lstm())
+    recorder = _AsyncSafeRecorder()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[recorder])
+    assert recorder.batches == [0, 1, 2]
+    assert keras_batch_hooks.count("_async_dispatch") == 3
+
+
+@torch_only
+def test_cpu_scalars_as_floats_makes_the_floats_keras_would():
+    import torch
+    from keras.src.utils.python_utils import pythonify_logs
+
+    scalars = {
+        "loss": torch.tensor(0.1),
+        "half": torch.tensor(1 / 3, dtype=torch.bfloat16),
+        "nested": {"psnr": torch.tensor(1 / 3, dtype=torch.float64)},
+        "count": torch.tensor(3),
+    }
+    floats = _torch_callbacks.cpu_scalars_as_floats(scalars)
+    assert type(floats["loss"]) is float and type(floats["nested"]["psnr"]) is float
+    assert floats["count"] is scalars["count"]  # not floating: Keras converts it
+    assert pythonify_logs(floats) == pythonify_logs(scalars)
+    vector = torch.ones(2)
+    assert _torch_callbacks.cpu_scalars_as_floats({"v": vector})["v"] is vector
+    assert _torch_callbacks.cpu_scalars_as_floats(None) is None
 
 
 @torch_only
