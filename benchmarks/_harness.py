@@ -25,6 +25,31 @@ def median_seconds(fn, repeats):
     return median(times)
 
 
+def elapsed_seconds(run):
+    """Wall time of one `run()`."""
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def rotating_rounds(runs, rounds, measure=elapsed_seconds):
+    """`{name: [measure(run) per round]}` after one warm-up call of each run.
+
+    Every round calls each of `runs` (a dict of name -> function) once, in an
+    order that rotates by one from round to round, so the machine's noise
+    falls on all of them alike and none always runs first.
+    """
+    for run in runs.values():  # warm-up
+        run()
+    results = {name: [] for name in runs}
+    names = list(runs)
+    for round_index in range(rounds):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            results[name].append(measure(runs[name]))
+    return results
+
+
 def emit(rows):
     """Called in a worker: hand the result rows to the parent process."""
     print(RESULT_PREFIX + json.dumps(rows), flush=True)

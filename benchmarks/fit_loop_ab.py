@@ -34,7 +34,7 @@ import io
 import os
 import time
 
-from _harness import median, plain_torch_epoch, plain_torch_model
+from _harness import median, plain_torch_epoch, plain_torch_model, rotating_rounds
 
 os.environ["KERAS_BACKEND"] = "torch"  # the comparison is on torch
 
@@ -124,14 +124,7 @@ def main():
             net, optimizer, rows, target_rows, BATCH
         ),
     }
-    for run in runs.values():  # warm-up
-        run()
-    results = {name: [] for name in runs}
-    names = list(runs)
-    for round_index in range(args.rounds):
-        shift = round_index % len(names)
-        for name in names[shift:] + names[:shift]:
-            results[name].append(measured(runs[name]))
+    results = rotating_rounds(runs, args.rounds, measured)
 
     print(
         f"Source 000's model, batch 64, {args.rounds} rounds of {args.steps} "

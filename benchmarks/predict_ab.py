@@ -25,9 +25,8 @@ Usage:
 
 import argparse
 import os
-import time
 
-from _harness import median, plain_torch_model
+from _harness import median, plain_torch_model, rotating_rounds
 
 os.environ["KERAS_BACKEND"] = "torch"  # the comparison is on torch
 
@@ -77,16 +76,7 @@ def main():
         "plain PyTorch, no_grad": plain(torch.no_grad),
         "plain PyTorch, inference_mode": plain(torch.inference_mode),
     }
-    for run in runs.values():  # warm-up
-        run()
-    seconds = {name: [] for name in runs}
-    names = list(runs)
-    for round_index in range(args.rounds):
-        shift = round_index % len(names)
-        for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
-            runs[name]()
-            seconds[name].append(time.perf_counter() - start)
+    seconds = rotating_rounds(runs, args.rounds)
 
     print(
         f"Source 000's model, {args.images} images at batch {args.batch}, "

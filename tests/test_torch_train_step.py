@@ -496,13 +496,19 @@ def lean_batches(monkeypatch):
     return made
 
 
+def _models_per_batching(**compile_kwargs):
+    """A fresh model with the lean batching, then one with Keras' (same seed)."""
+    for fast in (True, False):
+        keras.utils.set_random_seed(3)  # same weights and same shuffling
+        model = compile_model(_lstm(), **compile_kwargs)
+        model.fast_array_batches = fast
+        yield model
+
+
 def _fit_both_batchings(fit_args=(), **fit_kwargs):
     """Histories and weights of one model fit with each batching."""
     runs = []
-    for fast in (True, False):
-        keras.utils.set_random_seed(3)  # same weights and same shuffling
-        model = compile_model(_lstm(), metrics=[])
-        model.fast_array_batches = fast
+    for model in _models_per_batching(metrics=[]):
         history = model.fit(*fit_args, verbose=0, **fit_kwargs)
         runs.append((history.history, model.get_weights()))
     return runs
@@ -647,10 +653,7 @@ def test_lean_fit_skips_the_batch_hooks_no_callback_has(keras_batch_hooks):
 def test_lean_fit_calls_the_batch_hooks_callbacks_have(keras_batch_hooks):
     x, y = _data()
     recorders = []
-    for fast in (True, False):
-        keras.utils.set_random_seed(3)
-        model = compile_model(_lstm())
-        model.fast_array_batches = fast
+    for model in _models_per_batching():
         recorders.append(_BatchRecorder())
         history = model.fit(
             x,
@@ -717,10 +720,7 @@ def test_lean_fit_runs_the_progress_bar_in_the_calling_thread_on_cpu(
 ):
     x, y = _data()
     outputs = []
-    for fast in (True, False):
-        keras.utils.set_random_seed(3)
-        model = compile_model(_lstm())
-        model.fast_array_batches = fast
+    for model in _models_per_batching():
         model.fit(x, y, batch_size=8, epochs=1, verbose=1)
         outputs.append(capsys.readouterr().out)
     # Both lists call the progress bar's batch-end hook 3 times; Keras' list
