@@ -1,7 +1,7 @@
 """`fit`'s loop around the step: Keras' callback list against the lean one.
 
 Source 000's model (LSTM 128 -> LSTM 64 -> Dense 96, batch 64) on the torch
-backend, three ways in one process, in rounds whose order rotates:
+backend, five ways in one process, in rounds whose order rotates:
 
 - `ours, lean callbacks`: `build_model(..., metrics=[])` and Keras `fit`
   (`verbose=0`, `shuffle=False`), which on torch gets `LeanCallbackList`:

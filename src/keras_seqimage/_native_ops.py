@@ -30,16 +30,23 @@ def native_ops(x):
     """
     if keras.backend.backend() == "torch":
         import torch
-        from keras.src.backend.torch.core import get_device
 
         if (
             isinstance(x, torch.Tensor)
             and x.dtype == torch.float32
             and x.device.type == "cpu"
-            and torch.device(get_device()).type == "cpu"
+            and keras_device_is_cpu()
         ):
             return _torch_ops()
     return KERAS_OPS
+
+
+def keras_device_is_cpu():
+    """Whether Keras' torch device (where its tensors and logs live) is the CPU."""
+    import torch
+    from keras.src.backend.torch.core import get_device
+
+    return torch.device(get_device()).type == "cpu"
 
 
 def convert_to_tensor(x, dtype=None):

@@ -31,6 +31,8 @@ for the thread).
 
 import keras
 
+from keras_seqimage._native_ops import keras_device_is_cpu
+
 # Each batch hook of `CallbackList`, and the `Callback` hooks that implement
 # it: a callback's `on_train_batch_begin` calls `on_batch_begin` by default.
 BATCH_HOOKS = {
@@ -92,14 +94,6 @@ def _skip_unimplemented(name):
     return hook
 
 
-def _on_cpu():
-    """Whether Keras' torch device (the one the step's logs live on) is the CPU."""
-    import torch
-    from keras.src.backend.torch.core import get_device
-
-    return torch.device(get_device()).type == "cpu"
-
-
 class LeanCallbackList(keras.callbacks.CallbackList):
     """`keras.callbacks.CallbackList` minus the batch hooks no callback has.
 
@@ -110,7 +104,7 @@ class LeanCallbackList(keras.callbacks.CallbackList):
     def _configure_async_dispatch(self, callbacks):
         super()._configure_async_dispatch(callbacks)
         if not any(getattr(c, "async_safe", False) for c in callbacks or ()):
-            if _on_cpu():
+            if keras_device_is_cpu():
                 self._async_train = self._async_test = self._async_predict = False
 
     on_train_batch_begin = _skip_unimplemented("on_train_batch_begin")
