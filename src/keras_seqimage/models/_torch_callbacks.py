@@ -54,10 +54,11 @@ def _implemented(callback, hook):
 def cpu_scalars_as_floats(logs):
     """`logs` with each 0-d floating CPU torch tensor as its Python float.
 
-    The float Keras' `pythonify_logs` would make of it (through numpy: about
-    100 microseconds per step for one loss right after the step's kernels,
-    against 30 this way); nested dicts likewise, every other value as it is,
-    for Keras to convert. Nothing here waits for an accelerator.
+    The float Keras' `pythonify_logs` would make of it (through numpy: 114
+    microseconds per step for one loss right after the step's kernels,
+    against 15 this way, in `benchmarks/callback_hook_cost.py`); nested dicts
+    likewise, every other value as it is, for Keras to convert. Nothing here
+    waits for an accelerator.
     """
     if not isinstance(logs, dict):
         return logs
