@@ -50,6 +50,24 @@ def rotating_rounds(runs, rounds, measure=elapsed_seconds):
     return results
 
 
+def compiled_for_backend(fn):
+    """`fn` as the backend runs a model's step: `tf.function` (jit off) on
+    TensorFlow, `jax.jit` (waiting for the result) on JAX, eager on torch."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        jitted = jax.jit(fn)
+        return lambda *args: jitted(*args).block_until_ready()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, jit_compile=False)
+    return fn
+
+
 def emit(rows):
     """Called in a worker: hand the result rows to the parent process."""
     print(RESULT_PREFIX + json.dumps(rows), flush=True)

@@ -19,7 +19,7 @@ Usage:
 import argparse
 import os
 
-from _harness import emit, median_seconds, run_workers
+from _harness import compiled_for_backend, emit, median_seconds, run_workers
 
 
 def parse_args():
@@ -48,22 +48,6 @@ def worker(args):
     images = np.random.default_rng(0).random((args.images, 32, 32, 3), "float32")
     reference = ndi.gaussian_filter(images, sigma=(0, 1, 1, 0))
 
-    if backend == "jax":
-        import jax
-
-        def compile_fn(fn):
-            jitted = jax.jit(fn)
-            return lambda x: jitted(x).block_until_ready()
-    elif backend == "tensorflow":
-        import tensorflow as tf
-
-        def compile_fn(fn):
-            return tf.function(fn, jit_compile=False)
-    else:
-
-        def compile_fn(fn):
-            return fn
-
     candidates = {
         "keras_seqimage.ops.gaussian_filter": lambda x: gaussian_filter(x, 1.0),
         "keras.ops.image.gaussian_blur (9x9, zero pad)": lambda x: (
@@ -84,7 +68,7 @@ def worker(args):
     ]
     chunks = [args.images] + ([args.chunk] if args.chunk else [])
     for name, fn in candidates.items():
-        compiled = compile_fn(fn)
+        compiled = compiled_for_backend(fn)
         out = keras.ops.convert_to_numpy(compiled(tensor))
         diff = float(np.abs(out - reference).max())
         for chunk in chunks:

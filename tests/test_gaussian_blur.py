@@ -136,6 +136,63 @@ def test_per_image_sigma_tensor_equals_scipy_per_image():
         np.testing.assert_allclose(blurred, expected, atol=TOL)
 
 
+def interior(images, crop):
+    height, width = images.shape[1:3]
+    return images[:, crop : height - crop, crop : width - crop, :]
+
+
+@given(
+    images=images_st,
+    sigma=st.one_of(sigma_st, st.tuples(sigma_st, sigma_st)),
+    mode=st.sampled_from(MODES),
+    cval=st.floats(-1, 1),
+    crop_fraction=st.floats(0, 0.99),
+    row_matmuls=st.booleans(),
+)
+def test_crop_equals_the_interior_of_scipy(
+    images, sigma, mode, cval, crop_fraction, row_matmuls
+):
+    """`crop` computes only the interior, on either route, also where an axis
+    has no blur (sigma 0 there)."""
+    from unittest import mock
+
+    from keras_seqimage import ops as blur_ops
+
+    crop = int(crop_fraction * (min(images.shape[1:3]) - 1) / 2)
+    expected = interior(scipy_blur(images, sigma, mode=mode, cval=cval), crop)
+    with mock.patch.object(
+        blur_ops, "_prefer_row_matmuls", lambda shape, dtype: row_matmuls
+    ):
+        actual = gaussian_filter(images, sigma, mode=mode, cval=cval, crop=crop)
+    assert tuple(actual.shape) == expected.shape
+    np.testing.assert_allclose(to_numpy(actual), expected, atol=TOL, rtol=0)
+
+
+def test_crop_with_a_per_image_sigma_tensor():
+    images = np.random.rand(3, 11, 9, 2).astype("float32")
+    sigmas = np.array([0.0, 0.8, 2.6], "float32")
+    actual = to_numpy(
+        gaussian_filter(images, sigmas, mode="wrap", max_sigma=3.0, crop=2)
+    )
+    assert actual.shape == (3, 7, 5, 2)
+    for image, blurred, sigma in zip(images, actual, sigmas, strict=True):
+        expected = interior(scipy_blur(image[None], float(sigma), mode="wrap"), 2)
+        np.testing.assert_allclose(blurred, expected[0], atol=TOL)
+
+
+@pytest.mark.parametrize(
+    "crop, match",
+    [
+        (-1, r"`crop` must be a non-negative integer.*crop=-1"),
+        (1.5, r"`crop` must be a non-negative integer.*crop=1.5"),
+        (3, r"`crop` must leave at least one pixel.*crop=3.*\(1, 6, 9, 1\)"),
+    ],
+)
+def test_crop_errors(crop, match):
+    with pytest.raises(ValueError, match=match):
+        gaussian_filter(np.zeros((1, 6, 9, 1), "float32"), 1.0, crop=crop)
+
+
 def test_layer_equals_op_and_blurs_at_inference():
     images = np.random.rand(2, 10, 12, 3).astype("float32")
     layer = GaussianBlurLayer(sigma=(1.0, 2.0), mode="nearest")

@@ -120,21 +120,24 @@ def ssim(y_true, y_pred, data_range: float = 1.0):
     shift_x = ops.mean(y_true, axis=(1, 2), keepdims=True)
     shift_y = ops.mean(y_pred, axis=(1, 2), keepdims=True)
     x, y = y_true - shift_x, y_pred - shift_y
-    # One filter call for the five windowed means, stacked along the batch.
-    stacked = ops.concatenate([x, y, x * x, y * y, x * y], axis=0)
-    means = gaussian_filter(stacked, sigma=SSIM_SIGMA, truncate=SSIM_TRUNCATE)
-    r = SSIM_RADIUS
-    means = means[:, r : height - r, r : width - r, :]
-    mu_x, mu_y, e_xx, e_yy, e_xy = ops.split(means, 5, axis=0)
+    # SSIM needs the variances only as their sum: four windowed means, each
+    # filtered on its own and only where the window fits (`crop`): on torch
+    # 2.5x faster than one call on the textbook's five means stacked along
+    # the batch, 1.3-2.8x on TensorFlow and JAX (benchmarks/metric_cost.py).
+    mu_x, mu_y, e_squares, e_xy = (
+        gaussian_filter(
+            image, sigma=SSIM_SIGMA, truncate=SSIM_TRUNCATE, crop=SSIM_RADIUS
+        )
+        for image in (x, y, x * x + y * y, x * y)
+    )
 
-    var_x = e_xx - mu_x * mu_x
-    var_y = e_yy - mu_y * mu_y
+    var_sum = e_squares - (mu_x * mu_x + mu_y * mu_y)  # var_x + var_y
     cov_xy = e_xy - mu_x * mu_y
     mu_x, mu_y = mu_x + shift_x, mu_y + shift_y
     c1 = (SSIM_K1 * data_range) ** 2
     c2 = (SSIM_K2 * data_range) ** 2
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / (
-        (mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2)
+        (mu_x * mu_x + mu_y * mu_y + c1) * (var_sum + c2)
     )
     return ops.mean(ssim_map, axis=(1, 2, 3))
 

@@ -21,6 +21,7 @@ from keras_seqimage._validation import (
     check_finite_non_negative,
     check_float_dtype,
     check_known_image_size,
+    check_non_negative_int,
     check_positive,
     is_number,
 )
@@ -63,6 +64,7 @@ def gaussian_filter(
     cval: float = 0.0,
     truncate: float = 4.0,
     max_sigma: float | None = None,
+    crop: int = 0,
 ):
     """Gaussian blur over height and width, equal to scipy's `gaussian_filter`.
 
@@ -89,9 +91,16 @@ def gaussian_filter(
         truncate: float > 0, the kernel radius in sigmas. Defaults to `4.0`.
         max_sigma: float, the largest sigma a per-image `sigma` tensor may
             hold; it fixes the (static) kernel radius. Ignored otherwise.
+        crop: int >= 0, pixels to drop from each side of the height and the
+            width: the result is `gaussian_filter(images, ...)[:, crop:-crop,
+            crop:-crop, :]`, with only those pixels computed (the blurred
+            border is never made). `2 * crop` must be less than the height
+            and the width. Defaults to `0` (the whole image).
 
     Returns:
-        A tensor of the same shape and dtype as `images`.
+        A tensor of the same dtype as `images`, of shape `(batch, height - 2 *
+        crop, width - 2 * crop, channels)` (the shape of `images` at
+        `crop=0`).
 
     Example:
 
@@ -107,22 +116,23 @@ def gaussian_filter(
     mode = canonical_mode(mode)
     cval = check_finite("cval", cval)
     truncate = check_positive("truncate", truncate)
+    crop = _check_crop(crop, images.shape)
     dtype = keras.backend.standardize_dtype(images.dtype)
 
     if is_number(sigma) or isinstance(sigma, (list, tuple)):
         sigmas = sigma_pair(sigma)
         operators = {
-            axis: _fixed_operator(images.shape[axis], s, truncate, mode)
+            axis: _fixed_operator(images.shape[axis], s, truncate, mode, crop)
             for axis, s in zip((1, 2), sigmas, strict=True)
             if s > _NO_BLUR
         }
+        x = _crop_axes(images, [a for a in (1, 2) if a not in operators], crop)
         if len(operators) == 2 and _prefer_row_matmuls(images.shape, dtype):
             _, _, width, channels = images.shape
             row_operator = _fixed_row_operator(
-                width, channels, sigmas[1], truncate, mode
+                width, channels, sigmas[1], truncate, mode, crop
             )
-            return _filter_rows_matmul(images, operators[1], row_operator, mode, cval)
-        x = images
+            return _filter_rows_matmul(x, operators[1], row_operator, mode, cval)
         for axis, operator in operators.items():
             x = _filter_axis(x, constant(operator, dtype), axis, mode, cval)
         return x
@@ -143,29 +153,55 @@ def gaussian_filter(
     weights = kernels.gaussian_weights(sigma, radius, truncate, xp=ops, dtype=dtype)
     x = images
     for axis in (1, 2):
-        operator = kernels.axis_operator(weights, x.shape[axis], mode, xp=ops)
+        size = x.shape[axis]
+        operator = kernels.axis_operator(weights, size, mode, xp=ops)
+        if crop:
+            operator = operator[:, crop : size - crop, :]
         x = _filter_axis(x, operator, axis, mode, cval)
     return x
 
 
-@functools.lru_cache(maxsize=64)
-def _fixed_operator(size, sigma, truncate, mode):
-    """The float64 `(size, size)` matrix of a fixed-sigma pass (cached, read-only).
+def _check_crop(crop, shape):
+    """`crop` as an int that leaves at least one pixel of each axis."""
+    crop = check_non_negative_int("crop", crop)
+    if 2 * crop >= min(shape[1], shape[2]):
+        raise ValueError(
+            "`crop` must leave at least one pixel: 2 * crop < height and "
+            f"width. Received: crop={crop} for images.shape={tuple(shape)}"
+        )
+    return crop
 
-    Built once per (size, sigma, truncate, mode): a layer calls the op at
-    every step with the same arguments.
+
+def _crop_axes(x, axes, crop):
+    """`x` without `crop` pixels on each side of each axis in `axes`."""
+    if not crop or not axes:
+        return x
+    index = [slice(None)] * 4
+    for axis in axes:
+        index[axis] = slice(crop, x.shape[axis] - crop)
+    return x[tuple(index)]
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_operator(size, sigma, truncate, mode, crop=0):
+    """The float64 matrix of a fixed-sigma pass (cached, read-only).
+
+    `(size - 2 * crop, size)`: the rows of the kept outputs. Built once per
+    (size, sigma, truncate, mode, crop): a layer calls the op at every step
+    with the same arguments.
     """
     radius = kernels.kernel_radius(sigma, truncate)
     weights = kernels.gaussian_weights(np.float64(sigma), radius, truncate)
-    operator = kernels.axis_operator(weights, size, mode)
+    operator = kernels.axis_operator(weights, size, mode)[crop : size - crop]
     operator.setflags(write=False)
     return operator
 
 
 @functools.lru_cache(maxsize=64)
-def _fixed_row_operator(width, channels, sigma, truncate, mode):
+def _fixed_row_operator(width, channels, sigma, truncate, mode, crop=0):
     """`_row_operator` of a fixed-sigma width pass (cached, read-only)."""
-    operator = _row_operator(_fixed_operator(width, sigma, truncate, mode), channels)
+    operator = _fixed_operator(width, sigma, truncate, mode, crop)
+    operator = _row_operator(operator, channels)
     operator.setflags(write=False)
     return operator
 
@@ -202,27 +238,34 @@ def _prefer_row_matmuls(shape, dtype):
 def _filter_rows_matmul(x, operator_h, row_operator, mode, cval):
     """Both 1-D passes as two matrix products on rows of interleaved pixels.
 
-    The width pass is `(batch * height, width * channels) @ row_operator`
+    The height pass is `operator_h @ (batch, height, width * channels)`; the
+    width pass is `(batch * height', width * channels) @ row_operator`
     (`_row_operator`), which filters every row at once and keeps channels
-    apart; the height pass is `operator_h @ (batch, height, width *
-    channels)`. No transposes: both products read and write the images' own
-    memory order. Same result as two `_filter_axis` passes (the passes
+    apart. No transposes: both products read and write the images' own
+    memory order. The operators may be cropped (`crop`: fewer output rows
+    or columns), so the height pass goes first, making fewer rows for the
+    width pass. Same result as two `_filter_axis` passes (the passes
     commute, also with `cval`).
     """
     dtype = keras.backend.standardize_dtype(x.dtype)
     xp = native_ops(x)
     _, height, width, channels = x.shape
-    features = width * channels
-    y = xp.matmul(xp.reshape(x, (-1, features)), xp.constant(row_operator, dtype))
+    out_height = operator_h.shape[0]
+    out_features = row_operator.shape[1]
+    y = xp.matmul(
+        xp.constant(operator_h, dtype), xp.reshape(x, (-1, height, width * channels))
+    )
+    if mode == "constant" and cval != 0.0:
+        outside = _outside_weight(operator_h, np)[:, None]
+        y = y + xp.constant(cval * outside, dtype)
+    y = xp.matmul(
+        xp.reshape(y, (-1, width * channels)), xp.constant(row_operator, dtype)
+    )
     if mode == "constant" and cval != 0.0:
         # Right-multiplied: output column j weighs inputs by column j.
         outside = _outside_weight(row_operator.T, np)[None, :]
         y = y + xp.constant(cval * outside, dtype)
-    y = xp.matmul(xp.constant(operator_h, dtype), xp.reshape(y, (-1, height, features)))
-    if mode == "constant" and cval != 0.0:
-        outside = _outside_weight(operator_h, np)[:, None]
-        y = y + xp.constant(cval * outside, dtype)
-    return xp.reshape(y, (-1, height, width, channels))
+    return xp.reshape(y, (-1, out_height, out_features // channels, channels))
 
 
 def _outside_weight(operator, xp=ops):
@@ -234,7 +277,7 @@ def _filter_axis(x, operator, axis, mode, cval):
     """Apply a 1-D filter `operator` (`(n, n)` or `(batch, n, n)`) along `axis`.
 
     `axis` is 1 (height) or 2 (width); `operator` comes from
-    `kernels.axis_operator`.
+    `kernels.axis_operator` (its rows may be cropped: fewer outputs).
     """
     batched = len(operator.shape) == 3
     y = ops.einsum(_AXIS_EINSUM[(axis, batched)], operator, x)
@@ -242,6 +285,6 @@ def _filter_axis(x, operator, axis, mode, cval):
         # Taps that fall outside the image read `cval`: add their weight * cval.
         outside = _outside_weight(operator)
         shape = [-1 if batched else 1, 1, 1, 1]
-        shape[axis] = x.shape[axis]
+        shape[axis] = operator.shape[-2]
         y = y + cval * ops.reshape(outside, shape)
     return y
