@@ -7,6 +7,8 @@ import sys
 import time
 
 RESULT_PREFIX = "RESULT "
+# torch's fused LSTM kernels (oneDNN on CPU), forward and backward.
+LSTM_KERNELS = ("aten::mkldnn_rnn_layer", "aten::mkldnn_rnn_layer_backward")
 
 
 def median(values):
@@ -128,3 +130,28 @@ def plain_torch_epoch(net, optimizer, x, y, batch_size):
         optimizer.step()
         total = total + loss.detach().double() * len(xb)
     return float(total) / len(x)
+
+
+def split_step(run, steps):
+    """`(wall, lstm kernels, other ops, outside ops)` in ms per step of `run()`.
+
+    `run` makes `steps` steps under `torch.profiler` (CPU activities): the
+    fused LSTM kernels' self time, every other op's (with the profiler's own
+    ranges), and the wall time outside any op.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        start = time.perf_counter()
+        run()
+        wall = time.perf_counter() - start
+    events = profiler.key_averages()
+    lstm = sum(e.self_cpu_time_total for e in events if e.key in LSTM_KERNELS)
+    ops = sum(e.self_cpu_time_total for e in events)
+    to_ms = 1000 / steps
+    return (
+        wall * to_ms,
+        lstm / 1e6 * to_ms,
+        (ops - lstm) / 1e6 * to_ms,
+        (wall - ops / 1e6) * to_ms,
+    )

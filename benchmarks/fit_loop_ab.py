@@ -1,7 +1,7 @@
 """`fit`'s loop around the step: Keras' callback list against the lean one.
 
 Source 000's model (LSTM 128 -> LSTM 64 -> Dense 96, batch 64) on the torch
-backend, five ways in one process, in rounds whose order rotates:
+backend, seven ways in one process, in rounds whose order rotates:
 
 - `ours, lean callbacks`: `build_model(..., metrics=[])` and Keras `fit`
   (`verbose=0`, `shuffle=False`), which on torch gets `LeanCallbackList`:
@@ -14,6 +14,11 @@ backend, five ways in one process, in rounds whose order rotates:
   into a string buffer rather than a terminal; Keras' list runs the
   progress bar's hook in its worker thread, the lean list on a CPU in the
   calling thread;
+- `ours, a PyDataset, verbose=2, ...`: the same two with `x` a
+  `keras.utils.PyDataset` of the same batches (slices in order, as
+  `datasets.CorruptedPairs` hands the examples' batches to `fit`), at the
+  examples' `verbose=2` (a progress bar that prints once per epoch but has
+  a batch-end hook); Keras batches the dataset either way;
 - `plain PyTorch`: `nn.LSTM` layers, `torch.optim.Adam`, `mse_loss`, a hand
   loop over contiguous slices;
 
@@ -101,6 +106,18 @@ def main():
                 callbacks=callbacks,
             )
 
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return args.steps
+
+        def __getitem__(self, index):
+            batch = slice(index * BATCH, (index + 1) * BATCH)
+            return images[batch], targets[batch]
+
+    def fit_dataset(callbacks=None):
+        with contextlib.redirect_stdout(io.StringIO()):
+            ours.fit(Batches(), epochs=1, verbose=2, callbacks=callbacks)
+
     def keras_callback_list(verbose=0):
         # What Keras' torch `fit` makes for `callbacks=None`.
         return keras.callbacks.CallbackList(
@@ -119,6 +136,10 @@ def main():
         "ours, progress bar, lean callbacks": lambda: fit(verbose=1),
         "ours, progress bar, Keras' CallbackList": lambda: fit(
             keras_callback_list(1), verbose=1
+        ),
+        "ours, a PyDataset, verbose=2, lean callbacks": fit_dataset,
+        "ours, a PyDataset, verbose=2, Keras' CallbackList": lambda: fit_dataset(
+            keras_callback_list(2)
         ),
         "plain PyTorch": lambda: plain_torch_epoch(
             net, optimizer, rows, target_rows, BATCH

@@ -14,15 +14,23 @@ every other round (so neither side always runs first); the first round is
 dropped. Prints ms/step medians and, per class, the median of the rounds'
 ratios with quartiles, and the ratio of CPU time.
 
+With `--profile-rounds N` (torch only), N more rounds of the three
+`FastModel`s run under `torch.profiler`: the self time of every op but the
+fused LSTM kernels (which are the same work in all three) per step, and
+what the layers add to it as a share of the precomputed-rows model's step.
+An estimate by op time, less exposed to the machine's noise than the wall
+ratios (the Python around the ops is not in it).
+
 Usage:
     KERAS_BACKEND=torch python benchmarks/layer_cost.py [--steps 30] [--rounds 21]
+        [--profile-rounds 0]
 """
 
 import argparse
 import time
 
 import numpy as np
-from _harness import median
+from _harness import median, split_step
 from speed_table import (
     BATCH,
     ours_blur_model,
@@ -40,6 +48,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=21)
+    parser.add_argument("--profile-rounds", type=int, default=0)
     args = parser.parse_args()
 
     import keras
@@ -113,6 +122,37 @@ def main():
         f"\nFastModel / keras.Model, the graph with the layers: {mid:.3f} "
         f"({low:.3f}-{high:.3f})"
     )
+    if args.profile_rounds and keras.backend.backend() == "torch":
+        base_step = median(times[("FastModel", "rows")][1:])
+        profile_op_time(models, graphs, args, base_step)
+
+
+def profile_op_time(models, graphs, args, base_step):
+    """Print the FastModels' op time per step but the LSTM kernels'."""
+    keys = [("FastModel", graph) for graph in (*graphs, "rows")]
+    other_ops = {key: [] for key in keys}
+    for round_index in range(args.profile_rounds):
+        for key in keys if round_index % 2 == 0 else keys[::-1]:
+            model, x, y = models[key]
+
+            def run(model=model, x=x, y=y):
+                model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+
+            other_ops[key].append(split_step(run, args.steps)[2])
+    base = median(other_ops[("FastModel", "rows")])
+    print(
+        f"\nFastModel under torch.profiler, {args.profile_rounds} rounds: self "
+        "time of every op but the fused LSTM kernels, ms/step (medians)\n"
+    )
+    print("| graph | other ops, ms/step | added by the layers | share of the step |")
+    print("| --- | ---: | ---: | ---: |")
+    for graph, what in graphs.items():
+        ops = median(other_ops[("FastModel", graph)])
+        added = ops - base
+        print(
+            f"| {what} | {ops:.3f} | {added:+.3f} | {added / (base_step * 1000):+.1%} |"
+        )
+    print(f"| the stack on precomputed rows | {base:.3f} | 0 | 0 |")
 
 
 if __name__ == "__main__":

@@ -24,14 +24,12 @@ Usage:
 
 import argparse
 import os
-import time
 
-from _harness import median, plain_torch_epoch, plain_torch_model
+from _harness import median, plain_torch_epoch, plain_torch_model, split_step
 
 os.environ["KERAS_BACKEND"] = "torch"  # the comparison is on torch
 
 BATCH = 64
-LSTM_KERNELS = ("aten::mkldnn_rnn_layer", "aten::mkldnn_rnn_layer_backward")
 
 
 def parse_args():
@@ -39,26 +37,6 @@ def parse_args():
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=7)
     return parser.parse_args()
-
-
-def split_step(run, steps):
-    """`(wall, lstm kernels, other ops, outside ops)` in ms per step."""
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CPU]) as profiler:
-        start = time.perf_counter()
-        run()
-        wall = time.perf_counter() - start
-    events = profiler.key_averages()
-    lstm = sum(e.self_cpu_time_total for e in events if e.key in LSTM_KERNELS)
-    ops = sum(e.self_cpu_time_total for e in events)
-    to_ms = 1000 / steps
-    return (
-        wall * to_ms,
-        lstm / 1e6 * to_ms,
-        (ops - lstm) / 1e6 * to_ms,
-        (wall - ops / 1e6) * to_ms,
-    )
 
 
 def main():

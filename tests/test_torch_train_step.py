@@ -13,6 +13,7 @@ reruns this file on torch.
 
 import importlib.util
 import re
+import warnings
 
 import keras
 import numpy as np
@@ -690,6 +691,86 @@ def test_lean_fit_makes_keras_callback_params():
     finally:
         keras.config.set_max_epochs(None)
     assert params[0] == params[1] == {"verbose": 0, "epochs": 2, "steps": 4}
+
+
+class _Pairs(keras.utils.PyDataset):
+    """`(x, y)` in batches of 8, in order: a `PyDataset` `fit` batches itself."""
+
+    def __init__(self, x, y):
+        super().__init__()
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return -(-len(self.x) // 8)
+
+    def __getitem__(self, index):
+        return self.x[index * 8 : (index + 1) * 8], self.y[index * 8 : (index + 1) * 8]
+
+
+@torch_only
+def test_lean_fit_on_a_py_dataset_skips_the_batch_hooks_no_callback_has(
+    keras_batch_hooks, lean_batches
+):
+    x, y = _data()
+    runs = []
+    for model in _models_per_batching(metrics=[]):
+        history = model.fit(_Pairs(x, y), validation_data=_Pairs(x, y), verbose=0)
+        runs.append((history.history, history.params, model.get_weights()))
+    (fast_logs, fast_params, fast_weights), keras_run = runs
+    assert lean_batches == []  # the dataset keeps Keras' batching
+    assert fast_logs == keras_run[0] and fast_params == keras_run[1]
+    for got, want in zip(fast_weights, keras_run[2], strict=True):
+        np.testing.assert_array_equal(got, want)
+    # Only Keras' run called the batch hooks: 3 training and 3 validation
+    # batches, two hooks each, the two end hooks through the worker thread.
+    assert len(keras_batch_hooks) == 12 + 6
+
+
+@torch_only
+def test_lean_fit_on_a_py_dataset_calls_the_hooks_callbacks_have():
+    x, y = _data()
+    recorders = []
+    for model in _models_per_batching():
+        recorders.append(_BatchRecorder())
+        model.fit(
+            _Pairs(x, y),
+            epochs=2,
+            verbose=0,
+            validation_data=_Pairs(x[:16], y[:16]),
+            callbacks=[recorders[-1]],
+        )
+    lean, keras_own = (recorder.calls for recorder in recorders)
+    assert len(lean) == 2 * (3 * 2 + 2)
+    assert lean == keras_own
+
+
+@torch_only
+@pytest.mark.parametrize("cap", [2, 50])
+@pytest.mark.parametrize("steps_per_epoch", [None, 3])
+@pytest.mark.parametrize("as_dataset", [False, True])
+def test_lean_fit_params_follow_keras_max_steps_per_epoch(
+    cap, steps_per_epoch, as_dataset
+):
+    """Keras' cap replaces `steps_per_epoch` or the data's batches in
+    `params["steps"]` (the progress bar's target), also when it is larger."""
+    if not hasattr(keras.config, "set_max_steps_per_epoch"):
+        pytest.skip("this Keras has no max_steps_per_epoch")
+    x, y = _data()
+    data = {"x": _Pairs(x, y)} if as_dataset else {"x": x, "y": y, "batch_size": 8}
+    limited = steps_per_epoch is None or cap < steps_per_epoch
+    params = []
+    keras.config.set_max_steps_per_epoch(cap)
+    try:
+        for model in _models_per_batching():
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model.fit(**data, steps_per_epoch=steps_per_epoch, verbose=0)
+            assert limited == any("Limiting steps" in str(w.message) for w in caught)
+            params.append(model.history.params)
+    finally:
+        keras.config.set_max_steps_per_epoch(None)
+    assert params[0] == params[1]
+    assert params[0]["steps"] == (cap if limited else steps_per_epoch)
 
 
 @torch_only

@@ -23,7 +23,9 @@ same loop (Keras' `predict_function`, callbacks and progress bar) on slices
 of the array and copies each batch's output once, into the array returned.
 
 Both loops run their callbacks as a `LeanCallbackList` (Keras' list, minus
-the batch hooks no callback implements; see `_torch_callbacks`).
+the batch hooks no callback implements; see `_torch_callbacks`), and so does
+`fit` on a `keras.utils.PyDataset` (such as `datasets.CorruptedPairs`),
+which keeps Keras' batching.
 
 `FastModel.fit` uses `array_batches` on the torch backend unless the model's
 `fast_array_batches` attribute is `False`, for the plain case only: `x` and
@@ -52,8 +54,9 @@ def fit_arguments(model, fit, args, kwargs):
 
     `fit` is Keras' `Model.fit` of `model` (its signature names the
     arguments); the callbacks become the list Keras would make, as a
-    `LeanCallbackList`. Returns `(args, kwargs)` unchanged when the call is
-    not the plain case.
+    `LeanCallbackList`. A `keras.utils.PyDataset` `x` keeps Keras' batching
+    with the lean callback list; any other call returns `(args, kwargs)`
+    unchanged.
     """
     bound = inspect.signature(fit).bind(*args, **kwargs)
     arguments = bound.arguments
@@ -82,16 +85,10 @@ def fit_arguments(model, fit, args, kwargs):
         arguments["validation_data"] = (x[split_at:], y[split_at:])
         x, y = x[:split_at], y[:split_at]
     if not plain:
-        return args, kwargs
+        return _dataset_fit_arguments(model, bound, args, kwargs)
     arguments.pop("validation_split", None)
     arguments["x"] = batches = array_batches(x, y, batch_size, shuffle)
-    arguments["callbacks"] = fit_callbacks(
-        model,
-        arguments.get("callbacks"),
-        verbose=arguments.get("verbose", "auto"),
-        epochs=arguments.get("epochs", 1),
-        steps=len(batches),
-    )
+    arguments["callbacks"] = _lean_fit_callbacks(model, arguments, len(batches))
     arguments["y"] = None
     # Keras validates in batches of `validation_batch_size or batch_size`.
     arguments["validation_batch_size"] = arguments.get(
@@ -100,6 +97,36 @@ def fit_arguments(model, fit, args, kwargs):
     arguments["batch_size"] = None
     # The batches are shuffled already; Keras warns about `shuffle=True`.
     arguments["shuffle"] = False
+    return bound.args, bound.kwargs
+
+
+def _lean_fit_callbacks(model, arguments, num_batches):
+    return fit_callbacks(
+        model,
+        arguments.get("callbacks"),
+        verbose=arguments.get("verbose", "auto"),
+        epochs=arguments.get("epochs", 1),
+        steps_per_epoch=arguments.get("steps_per_epoch"),
+        num_batches=num_batches,
+    )
+
+
+def _dataset_fit_arguments(model, bound, args, kwargs):
+    """`fit`'s arguments with a lean callback list for a `PyDataset` `x`.
+
+    The dataset keeps Keras' batching; only the callbacks become the list
+    Keras would make, as a `LeanCallbackList`. Any other `x`, or a dataset
+    whose `num_batches` raises (Keras reports that itself), leaves `args`
+    and `kwargs` as they are.
+    """
+    arguments = bound.arguments
+    if not isinstance(arguments.get("x"), keras.utils.PyDataset):
+        return args, kwargs
+    try:
+        num_batches = arguments["x"].num_batches
+    except Exception:
+        return args, kwargs
+    arguments["callbacks"] = _lean_fit_callbacks(model, arguments, num_batches)
     return bound.args, bound.kwargs
 
 

@@ -116,10 +116,12 @@ class LeanCallbackList(keras.callbacks.CallbackList):
     on_predict_batch_end = _skip_unimplemented("on_predict_batch_end")
 
 
-def fit_callbacks(model, callbacks, verbose, epochs, steps):
+def fit_callbacks(model, callbacks, verbose, epochs, steps_per_epoch, num_batches):
     """The list Keras' torch `fit` would make of `callbacks`, as a lean one.
 
-    A `CallbackList` passed in is the caller's own and is returned as is.
+    `steps_per_epoch` is `fit`'s argument and `num_batches` the number of
+    batches of the data (`None`: unknown). A `CallbackList` passed in is the
+    caller's own and is returned as is.
     """
     if isinstance(callbacks, keras.callbacks.CallbackList):
         return callbacks
@@ -133,6 +135,20 @@ def fit_callbacks(model, callbacks, verbose, epochs, steps):
         add_progbar=verbose != 0,
         verbose=verbose,
         epochs=epochs,
-        steps=steps,
+        steps=keras_fit_steps(steps_per_epoch, num_batches),
         model=model,
     )
+
+
+def keras_fit_steps(steps_per_epoch, num_batches):
+    """The `steps` Keras' `fit` gives its callbacks (its epoch iterator's).
+
+    `steps_per_epoch` if given, else the data's `num_batches`; a
+    `keras.config.max_steps_per_epoch` cap replaces both when it is smaller
+    than `steps_per_epoch` or that is not given, as Keras' `EpochIterator`
+    does.
+    """
+    max_steps = getattr(keras.config, "max_steps_per_epoch", lambda: None)()
+    if max_steps and (not steps_per_epoch or max_steps < steps_per_epoch):
+        steps_per_epoch = max_steps
+    return steps_per_epoch or num_batches
