@@ -83,15 +83,21 @@ def run_workers(script, backends, worker_args):
     """
     rows = []
     for backend in backends:
-        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        command = [sys.executable, script, "--worker", backend, *worker_args]
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
-        lines = [ln for ln in done.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
-        if done.returncode or not lines:
-            print(f"# {backend}: failed\n{done.stderr[-3000:]}", file=sys.stderr)
-            continue
-        rows.extend(json.loads(lines[-1][len(RESULT_PREFIX) :]))
+        rows.extend(run_worker(script, backend, [backend, *worker_args]))
     return rows
+
+
+def run_worker(script, backend, worker_args):
+    """Rows of `script --worker *worker_args` on `backend`; `[]` if it failed."""
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, script, "--worker", *worker_args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
+    if done.returncode or not lines:
+        name = " ".join(worker_args)
+        print(f"# {name}: failed\n{done.stderr[-3000:]}", file=sys.stderr)
+        return []
+    return json.loads(lines[-1][len(RESULT_PREFIX) :])
 
 
 def plain_torch_model():

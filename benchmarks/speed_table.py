@@ -4,7 +4,10 @@ Rows (each backend in its own process, via `_harness.run_workers`):
 
 - `stock`: `keras.Sequential` of `keras.layers.LSTM(128)`, `LSTM(64)`,
   `Dense(96)` on row sequences `(32, 96)`, Adam, MSE, no metrics; on
-  TensorFlow with `jit_compile=False` and `True` (XLA);
+  TensorFlow with `jit_compile=False` and `True` (XLA), the XLA row in a
+  TensorFlow process of its own: once an XLA-compiled model has trained in
+  a TensorFlow process, whole `fit` calls of that process' other models ran
+  about 2x slower at random (`benchmarks/tf_threads.py`);
 - `ours`: `build_model("lstm_autoencoder", preset="lstm_sequence_128_64",
   metrics=[])`: images in and out, `FastLSTM` layers (torch's fused LSTM op
   on the torch backend), the factory's `jit_compile`; and the same with the
@@ -49,6 +52,7 @@ from _harness import (
     median_seconds,
     plain_torch_epoch,
     plain_torch_model,
+    run_worker,
     run_workers,
 )
 
@@ -68,6 +72,7 @@ def parse_args():
         "--threads", type=int, default=0, help="torch intra-op threads (0: default)"
     )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--xla-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     quick = {"steps": 10, "rounds": 3, "predict_images": 2000}
     full = {"steps": 40, "rounds": 4, "predict_images": 10_000}
@@ -254,13 +259,16 @@ def worker(args):
 
     configs = {}  # name -> (kind, fit, predict)
     if backend == "tensorflow":
-        for jit in (False, True):
+        for jit in (True,) if args.xla_only else (False,):
             model = stock_model(jit)
             configs[f"stock Keras, jit_compile={jit}"] = (
                 "stock",
                 keras_fit(model, rows, rows),
                 keras_predict(model, predict_images.reshape(-1, 32, 96)),
             )
+        if args.xla_only:
+            emit(measured_rows(configs, args, backend))
+            return
     else:
         model = stock_model("auto")
         configs["stock Keras"] = (
@@ -342,6 +350,11 @@ def worker(args):
             ),
         )
 
+    emit(measured_rows(configs, args, backend))
+
+
+def measured_rows(configs, args, backend):
+    """Train `configs` round by round, then time their inference: the rows."""
     times = {name: [] for name in configs}
     cpu_times = {name: [] for name in configs}
     for _ in range(args.rounds):
@@ -373,7 +386,7 @@ def worker(args):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for row in rows_out:
         row["worker_peak_mb"] = peak
-    emit(rows_out)
+    return rows_out
 
 
 def _number(value):
@@ -403,7 +416,15 @@ def main():
         "--threads",
         str(args.threads),
     ]
-    rows = run_workers(__file__, args.backends.split(","), worker_args)
+    backends = args.backends.split(",")
+    rows = run_workers(__file__, backends, worker_args)
+    if "tensorflow" in backends:
+        xla_args = ["tensorflow", *worker_args, "--xla-only"]
+        xla_rows = run_worker(__file__, "tensorflow", xla_args)
+        at = next(
+            (i for i, r in enumerate(rows) if r["backend"] == "tensorflow"), len(rows)
+        )
+        rows[at + 1 : at + 1] = xla_rows
     train_floor, train_gflop = matmul_floor(BATCH, training=True)
     predict_floor, predict_gflop = matmul_floor(args.predict_batch, training=False)
     rows.insert(
