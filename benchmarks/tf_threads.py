@@ -20,7 +20,8 @@ before TensorFlow starts):
 On the project's 2-core machine some whole `fit` calls ran at about twice
 the step time of the others, with the same CPU time (`speed_table.py`'s
 TensorFlow rounds, 2026-12-02): this shows whether a thread setting avoids
-that (a single thread slowed down as much: the machine, not the pools).
+that (a single thread did not), and how often it happens once an XLA model
+has trained in the process.
 Each process runs `--rounds` `fit` calls of `--steps` steps after a warm-up
 call, in `--chunks` turns that alternate between the settings (so the
 machine's noise falls on all of them); the table gives, per setting, the
@@ -58,17 +59,17 @@ def parse_args():
 def worker(setting, rounds, args):
     import tensorflow as tf
 
-    threads = SETTINGS[setting]
-    if "inter_op" in threads:
-        tf.config.threading.set_inter_op_parallelism_threads(threads["inter_op"])
-    if "intra_op" in threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads["intra_op"])
+    options = SETTINGS[setting]
+    if "inter_op" in options:
+        tf.config.threading.set_inter_op_parallelism_threads(options["inter_op"])
+    if "intra_op" in options:
+        tf.config.threading.set_intra_op_parallelism_threads(options["intra_op"])
     import numpy as np
 
     from keras_seqimage.models import build_model
 
     x = np.random.default_rng(0).random((args.steps * BATCH, 32, 32, 3), "float32")
-    if threads.get("xla_first"):
+    if options.get("xla_first"):
         from speed_table import stock_model
 
         rows = x.reshape(-1, 32, 96)[: 4 * BATCH]
