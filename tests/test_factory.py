@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_seqimage.backend import jit_compile
 from keras_seqimage.metrics import PSNR, SSIM
 from keras_seqimage.models import MODELS, build_model, factory, list_models
 from tests.helpers import assert_saving_round_trip
@@ -43,7 +44,7 @@ def test_compile_defaults_per_backend():
     backend = keras.backend.backend()
     if backend == "tensorflow":
         # XLA measured faster on an AVX2 CPU, slower on an AVX-512 one.
-        assert lstm.jit_compile is (not factory.cpu_has_avx512())
+        assert lstm.jit_compile is (not jit_compile.cpu_has_avx512())
     elif backend == "torch":
         assert lstm.jit_compile is False  # torch.compile fails on the fused op
     else:
@@ -57,7 +58,7 @@ def test_compile_defaults_per_backend():
 )
 @pytest.mark.parametrize("avx512", [True, False])
 def test_tensorflow_recurrent_default_follows_the_cpu(monkeypatch, avx512):
-    monkeypatch.setattr(factory, "cpu_has_avx512", lambda: avx512)
+    monkeypatch.setattr(jit_compile, "cpu_has_avx512", lambda: avx512)
     monkeypatch.setattr(factory, "_tensorflow_sees_gpu", lambda: False)
     lstm = build_model("lstm_autoencoder", encoder_units=(4,), input_shape=(8, 8, 1))
     assert lstm.jit_compile is (not avx512)
@@ -70,7 +71,7 @@ def test_cpu_has_avx512_matches_the_os_where_it_says():
     flags = Path("/proc/cpuinfo")
     if not flags.exists():
         pytest.skip("no /proc/cpuinfo to compare with")
-    assert factory.cpu_has_avx512() == ("avx512f" in flags.read_text().split())
+    assert jit_compile.cpu_has_avx512() == ("avx512f" in flags.read_text().split())
 
 
 def test_compile_false_returns_an_uncompiled_model():

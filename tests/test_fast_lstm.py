@@ -56,13 +56,17 @@ def _numpy(outputs):
 def fused_calls(monkeypatch):
     """Counts calls of the fused kernel (so a test knows it ran)."""
     calls = []
-    original = fast_lstm._torch_fused_lstm
+    if not TORCH:
+        return calls
+    from keras_seqimage.backend.torch import lstm
+
+    original = lstm.fused_lstm
 
     def counting(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(fast_lstm, "_torch_fused_lstm", counting)
+    monkeypatch.setattr(lstm, "fused_lstm", counting)
     return calls
 
 
@@ -215,10 +219,10 @@ def test_kernels_keep_keras_shapes_and_values_in_torch_memory_order():
 
 @pytest.mark.skipif(not TORCH, reason="the fused path's conversions are torch's")
 def test_fused_path_converts_as_keras_ops_does():
-    """`_native_ops.convert_to_tensor` is `keras.ops`' without its dispatch."""
+    """The fast path's `convert_to_tensor` is `keras.ops`' without its dispatch."""
     import torch
 
-    from keras_seqimage import _native_ops
+    from keras_seqimage.backend.torch import native as _native_ops
 
     layer, _ = _pair()
     kernel = layer.cell.kernel

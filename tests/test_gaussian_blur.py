@@ -295,8 +295,8 @@ def test_numpy_scalars_are_numbers():
 @pytest.mark.parametrize("shape", [(3, 7, 5, 3), (2, 1, 1, 1), (2, 32, 32, 3)])
 def test_both_routes_equal_scipy_on_every_backend(mode, shape):
     """The einsum route and the row-matmul route (TF's, torch's) agree with scipy."""
-    from keras_seqimage import _native_ops
     from keras_seqimage import ops as blur_ops
+    from keras_seqimage.backend.generic import constant
 
     images = np.random.rand(*shape).astype("float32")
     expected = scipy_blur(images, (1.2, 0.8), mode=mode, cval=0.3)
@@ -315,7 +315,7 @@ def test_both_routes_equal_scipy_on_every_backend(mode, shape):
     )
     x = images
     for axis, operator in zip((1, 2), operators, strict=True):
-        operator = _native_ops.constant(operator, "float32")
+        operator = constant(operator, "float32")
         x = blur_ops._filter_axis(x, operator, axis, canonical, 0.3)
     np.testing.assert_allclose(to_numpy(rows), expected, atol=TOL)
     np.testing.assert_allclose(to_numpy(x), expected, atol=TOL)
@@ -378,8 +378,8 @@ def test_torch_row_ops_equal_keras_ops_bit_for_bit(mode, cval, monkeypatch):
     """On torch, float32 tensors take torch's own matmul; same bits, same grads."""
     import torch
 
-    from keras_seqimage import _native_ops
     from keras_seqimage import ops as blur_ops
+    from keras_seqimage.backend.torch import native as _native_ops
 
     canonical = blur_ops.canonical_mode(mode)
     operator_h = blur_ops._fixed_operator(7, 1.2, 4.0, canonical)
@@ -417,8 +417,8 @@ def test_torch_row_ops_equal_keras_ops_bit_for_bit(mode, cval, monkeypatch):
 def test_torch_filter_matrices_are_converted_once():
     import torch
 
-    from keras_seqimage import _native_ops
     from keras_seqimage import ops as blur_ops
+    from keras_seqimage.backend.torch import native as _native_ops
 
     operator = blur_ops._fixed_operator(9, 1.0, 4.0, "reflect")
     first = _native_ops.torch_constant(operator, "float32")

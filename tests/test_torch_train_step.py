@@ -24,15 +24,16 @@ from keras_seqimage.models import (
     ConvEncoderDecoder,
     LSTMAutoencoder,
     SimpleRNNAutoencoder,
-    _torch_batches,
-    _torch_callbacks,
-    _torch_train_step,
-    fast_model,
 )
 from keras_seqimage.models.factory import compile_model
 from tests.helpers import assert_file_passes_on_torch, noisy_pairs
 
 TORCH = keras.backend.backend() == "torch"
+if TORCH:  # the fast path's modules import torch
+    import keras_seqimage.backend.torch as fast_model
+    from keras_seqimage.backend.torch import batches as _torch_batches
+    from keras_seqimage.backend.torch import callbacks as _torch_callbacks
+    from keras_seqimage.backend.torch import trainer as _torch_train_step
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 torch_only = pytest.mark.skipif(not TORCH, reason="the lean step is torch's")
 
@@ -866,7 +867,7 @@ def test_lean_predict_skips_the_batch_hooks_no_callback_has(keras_batch_hooks):
 
 
 def _record_takes(monkeypatch, function):
-    """Whether each call of `fast_model.<function>` took its path (not `None`)."""
+    """Whether each call of the fast path's `<function>` took it (not `None`)."""
     calls = []
     original = getattr(fast_model, function)
 

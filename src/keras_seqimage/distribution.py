@@ -12,6 +12,7 @@ import contextlib
 import keras
 
 from keras_seqimage._validation import check_bool
+from keras_seqimage.backend import backend_module
 
 
 def data_parallel_scope(enabled=True, devices=None):
@@ -67,13 +68,7 @@ def data_parallel_scope(enabled=True, devices=None):
             devices = keras.distribution.list_devices()
         return keras.distribution.DataParallel(devices=list(devices)).scope()
     if backend == "tensorflow":
-        import tensorflow as tf
-
-        if devices is None:
-            logical = tf.config.list_logical_devices("GPU")
-            logical = logical or tf.config.list_logical_devices("CPU")
-            devices = [device.name for device in logical]
-        return tf.distribute.MirroredStrategy(devices=list(devices)).scope()
+        return backend_module("tensorflow").mirrored_strategy_scope(devices)
     raise ValueError(
         "Data-parallel training needs the JAX or TensorFlow backend (Keras "
         "has no distribution API for torch). Set KERAS_BACKEND=jax or "
@@ -93,11 +88,7 @@ def device_count(devices=None):
         return len(devices)
     backend = keras.backend.backend()
     if backend == "tensorflow":
-        import tensorflow as tf
-
-        return len(tf.config.list_logical_devices("GPU")) or len(
-            tf.config.list_logical_devices("CPU")
-        )
+        return backend_module("tensorflow").device_count()
     if backend == "jax":
         return len(keras.distribution.list_devices())
     return 1

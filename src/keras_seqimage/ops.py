@@ -3,8 +3,8 @@
 `gaussian_filter` does the work; `keras_seqimage.layers.GaussianBlurLayer` is a
 thin wrapper that stores its arguments and calls it. One shortcut: on the
 torch backend, the fixed-sigma blur of a float32 CPU tensor calls torch's
-`matmul` and `reshape` itself (`_native_ops.native_ops`), the ops
-`keras.ops` dispatches to, without the dispatch's Python.
+`matmul` and `reshape` itself (`keras_seqimage.backend.native_ops`), the
+ops `keras.ops` dispatches to, without the dispatch's Python.
 """
 
 import functools
@@ -14,7 +14,6 @@ import numpy as np
 from keras import ops
 
 from keras_seqimage import kernels
-from keras_seqimage._native_ops import constant, native_ops
 from keras_seqimage._validation import (
     check_choice,
     check_finite,
@@ -25,6 +24,8 @@ from keras_seqimage._validation import (
     check_positive,
     is_number,
 )
+from keras_seqimage.backend import native_ops
+from keras_seqimage.backend.generic import constant
 
 # scipy skips an axis whose sigma is below this threshold.
 _NO_BLUR = 1e-15

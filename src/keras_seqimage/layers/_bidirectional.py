@@ -4,10 +4,7 @@ import contextlib
 
 import keras
 
-try:  # Keras' object-sharing state while a `.keras` file loads.
-    from keras.src.backend.common import global_state
-except ImportError:  # pragma: no cover - a Keras without it has no such scope
-    global_state = None
+from keras_seqimage.backend import compat
 
 _SHARING_KEYS = ("shared_objects/id_to_obj_map", "shared_objects/id_to_config_map")
 
@@ -25,6 +22,7 @@ def no_object_sharing():
     `go_backwards` value" while loading (Keras 3.15). Layers built in this
     block copy their templates as they do outside loading.
     """
+    global_state = compat.keras_object_sharing()
     if global_state is None:
         yield
         return

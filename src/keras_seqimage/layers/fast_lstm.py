@@ -2,67 +2,21 @@
 
 import keras
 
-from keras_seqimage._native_ops import convert_to_tensor
-from keras_seqimage._torch_layout import set_memory_layout, transposed_strides
+from keras_seqimage import backend
 from keras_seqimage._validation import check_bool
 
 
 def fused_lstm_supported(layer, mask=None, training=False):
-    """Whether `layer` can run through the fused kernel for this call.
+    """Whether `layer` (a `FastLSTM`) runs through the fused kernel for this call.
 
-    True on the torch backend for the standard cell (tanh, sigmoid gates),
-    not unrolled, no mask, no recurrent dropout, float32 or float64 weights
-    and compute dtype (Keras' own cuDNN conditions, without the GPU). Input
-    dropout is supported: it is applied to the sequence before the kernel,
-    as Keras' cuDNN path does.
+    On the torch backend with its fast path on (`keras_seqimage.backend`),
+    for the standard cell (tanh, sigmoid gates), not unrolled, no mask, no
+    recurrent dropout, float32 or float64 weights and compute dtype (Keras'
+    own cuDNN conditions, without the GPU). Input dropout is supported: it
+    is applied to the sequence before the kernel, as Keras' cuDNN path does.
     """
-    if keras.backend.backend() != "torch" or not layer.fused:
-        return False
-    if mask is not None or layer.unroll or layer.recurrent_dropout:
-        return False
-    cell = layer.cell
-    if cell.activation not in (keras.activations.tanh, keras.ops.tanh):
-        return False
-    if cell.recurrent_activation not in (
-        keras.activations.sigmoid,
-        keras.ops.sigmoid,
-    ):
-        return False
-    return layer.compute_dtype in ("float32", "float64") and (
-        layer.variable_dtype == layer.compute_dtype
-    )
-
-
-def _torch_fused_lstm(sequences, h, c, kernel, recurrent_kernel, bias, backwards):
-    """One LSTM layer through `torch._VF.lstm` (oneDNN on CPU, cuDNN on GPU).
-
-    Keras stores `kernel` as `(input_dim, 4 * units)` with gates (i, f, c, o),
-    torch as `(4 * units, input_dim)` with gates (i, f, g, o): the same order,
-    so a transpose is the whole conversion. Keras' single bias becomes torch's
-    `b_ih`, and `b_hh` is left out (`has_biases=False` drops both, so a zero
-    `b_hh` is passed when there is a bias). Gradients flow to the Keras
-    variables through the transposes.
-    """
-    import torch
-
-    if backwards:
-        sequences = torch.flip(sequences, dims=[1])
-    params = [kernel.T, recurrent_kernel.T]
-    if bias is not None:
-        params += [bias, torch.zeros_like(bias)]
-    outputs, h_n, c_n = torch._VF.lstm(
-        sequences,
-        (h.unsqueeze(0), c.unsqueeze(0)),
-        params,
-        bias is not None,  # has_biases
-        1,  # num_layers
-        0.0,  # dropout
-        torch.is_grad_enabled(),  # train: keep what backward needs
-        False,  # bidirectional
-        True,  # batch_first
-    )
-    h_n, c_n = h_n.squeeze(0), c_n.squeeze(0)
-    return h_n, outputs, [h_n, c_n]
+    fast = backend.fast_path()
+    return fast is not None and fast.fused_lstm_supported(layer, mask, training)
 
 
 @keras.saving.register_keras_serializable(package="keras_seqimage")
@@ -117,81 +71,46 @@ class FastLSTM(keras.layers.LSTM):
     True
     """
 
+    # `call` needs nothing from `Layer.__call__` but an explicit `training`:
+    # `FastModel`'s fast path may run it directly.
+    supports_direct_call = True
+
     def __init__(self, units, fused=True, **kwargs):
         super().__init__(units, **kwargs)
         self.fused = check_bool("fused", fused)
 
     def build(self, sequences_shape, initial_state_shape=None):
         super().build(sequences_shape, initial_state_shape)
-        if keras.backend.backend() == "torch" and self.fused:
-            self._store_kernels_in_torch_order()
-
-    def _store_kernels_in_torch_order(self):
-        """Back `kernel` `(input_dim, 4 * units)` with a contiguous transpose.
-
-        Keras' shape, values and saved weights are unchanged; `kernel.T`, the
-        op's `(4 * units, input_dim)` weight, is then contiguous, which saves
-        a copy of each kernel and of its gradient at every step.
-        """
-        cell = self.cell
-        for variable in (cell.kernel, cell.recurrent_kernel):
-            set_memory_layout(variable, transposed_strides(variable.shape))
-        if hasattr(cell, "_torch_params"):
-            cell._track_variables()  # register the new torch parameters
+        fast = backend.fast_path()
+        if fast is not None and self.fused:
+            # Keras' shape, values and saved weights are unchanged.
+            fast.store_kernels_in_torch_order(self)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
-        # The common case straight to the kernel: `RNN.call`'s state set-up
-        # (zero states through `keras.ops`, casts, dropout-mask bookkeeping)
-        # costs about as much Python as the rest of the layer.
+        fast = backend.fast_path()
         if (
-            initial_state is None
+            fast is not None
+            and initial_state is None
             and not self.stateful
             and not (training and self.dropout)
-            and fused_lstm_supported(self, mask=mask, training=training)
         ):
-            import torch
-
-            sequences = convert_to_tensor(sequences, self.compute_dtype)
-            zeros = torch.zeros(
-                (sequences.shape[0], self.units),
-                dtype=sequences.dtype,
-                device=sequences.device,
-            )
-            last_output, outputs, states = self._fused_loop(sequences, zeros, zeros)
-            output = outputs if self.return_sequences else last_output
-            return (output, *states) if self.return_state else output
+            outputs = fast.fused_lstm_call(self, sequences, mask, training)
+            if outputs is not None:
+                return outputs
         return super().call(
             sequences, initial_state=initial_state, mask=mask, training=training
         )
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
-        if not fused_lstm_supported(self, mask=mask, training=training):
-            return super().inner_loop(
-                sequences, initial_state, mask=mask, training=training
+        fast = backend.fast_path()
+        if fast is not None:
+            result = fast.fused_lstm_inner_loop(
+                self, sequences, initial_state, mask, training
             )
-        if training and self.dropout:
-            dropout_mask = self.cell.get_dropout_mask(sequences[:, 0, :])
-            sequences = sequences * keras.ops.expand_dims(dropout_mask, axis=1)
-        return self._fused_loop(
-            convert_to_tensor(sequences, self.compute_dtype),
-            convert_to_tensor(initial_state[0]),
-            convert_to_tensor(initial_state[1]),
-        )
-
-    def _fused_loop(self, sequences, h, c):
-        """`(last_output, outputs, [h, c])` of the fused kernel (torch tensors)."""
-        cell = self.cell
-        bias = cell.bias if cell.use_bias else None
-        return _torch_fused_lstm(
-            sequences,
-            h,
-            c,
-            convert_to_tensor(cell.kernel),
-            convert_to_tensor(cell.recurrent_kernel),
-            None if bias is None else convert_to_tensor(bias),
-            self.go_backwards,
+            if result is not None:
+                return result
+        return super().inner_loop(
+            sequences, initial_state, mask=mask, training=training
         )
 
     def get_config(self):

@@ -69,6 +69,10 @@ class GaussianBlurLayer(keras.layers.Layer):
     True
     """
 
+    # `call` needs nothing from `Layer.__call__` but an explicit `training`:
+    # `FastModel`'s fast path may run it directly.
+    supports_direct_call = True
+
     def __init__(
         self,
         sigma: float | tuple[float, float] = 1.0,

@@ -3,12 +3,12 @@
 import keras
 from keras import ops
 
-from keras_seqimage._native_ops import native_ops
 from keras_seqimage._validation import (
     check_choice,
     check_positive_int,
     check_rank,
 )
+from keras_seqimage.backend import native_ops
 
 ORDERS = ("rows", "columns")
 _AXIS_NAMES = {1: "height", 2: "width", 3: "channels"}
@@ -54,6 +54,10 @@ class ImageToRowSequence(keras.layers.Layer):
     >>> bool(np.array_equal(np.asarray(rows), images.reshape(-1, 32, 96)))
     True
     """
+
+    # `call` needs nothing from `Layer.__call__` but an explicit `training`:
+    # `FastModel`'s fast path may run it directly.
+    supports_direct_call = True
 
     def __init__(self, order: str = "rows", **kwargs) -> None:
         super().__init__(**kwargs)
@@ -123,6 +127,10 @@ class RowSequenceToImage(keras.layers.Layer):
     >>> tuple(images.shape)
     (4, 32, 32, 3)
     """
+
+    # `call` needs nothing from `Layer.__call__` but an explicit `training`:
+    # `FastModel`'s fast path may run it directly.
+    supports_direct_call = True
 
     def __init__(
         self, width: int, channels: int, order: str = "rows", **kwargs

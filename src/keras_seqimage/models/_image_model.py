@@ -27,6 +27,10 @@ class ImageModel(FastModel):
 
     presets = {}
 
+    # `call` is an input check then the functional `call`: `FastModel`'s fast
+    # path may walk into the graph after running the check (`_walk_accepts`).
+    supports_direct_call = True
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # `call` checks inputs itself, with a clearer message than the

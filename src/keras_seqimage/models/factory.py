@@ -6,6 +6,7 @@ from typing import Any
 import keras
 
 from keras_seqimage._validation import check_choice
+from keras_seqimage.backend.jit_compile import default_jit_compile
 from keras_seqimage.metrics import PSNR, SSIM
 from keras_seqimage.models.blind_renet_restorer import BlindReNetRestorer
 from keras_seqimage.models.cnn_lstm_direct_attention import CNNLSTMDirectAttention
@@ -161,28 +162,8 @@ def compile_model(
 
 
 def _default_jit_compile(model):
-    backend = keras.backend.backend()
-    if isinstance(model, RecurrentAutoencoder) and backend == "tensorflow":
-        # Measured on two CPUs (docs/performance.md): XLA trained source 000's
-        # model 1.24-1.34x faster than without on an AVX2 CPU, and 1.1-2.0x
-        # slower in 5 runs of 6 on an AVX-512 one. Unmeasured on GPU: XLA.
-        return _tensorflow_sees_gpu() or not cpu_has_avx512()
-    recurrent = isinstance(model, (RecurrentAutoencoder, CNNLSTMDirectAttention))
-    if recurrent and backend in ("tensorflow", "torch"):
-        return False
-    return "auto"
-
-
-def cpu_has_avx512():
-    """Whether this CPU has AVX-512 (numpy's run-time CPU feature detection)."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__
-    except ImportError:  # numpy < 2
-        from numpy.core._multiarray_umath import __cpu_features__
-    return bool(__cpu_features__.get("AVX512F", False))
-
-
-def _tensorflow_sees_gpu():
-    import tensorflow as tf
-
-    return bool(tf.config.list_physical_devices("GPU"))
+    if isinstance(model, RecurrentAutoencoder):
+        return default_jit_compile("recurrent_autoencoder")
+    if isinstance(model, CNNLSTMDirectAttention):
+        return default_jit_compile("recurrent")
+    return default_jit_compile("other")

@@ -2,14 +2,8 @@
 
 import keras
 
+from keras_seqimage import backend
 from keras_seqimage._validation import check_bool
-from keras_seqimage.models._torch_batches import fit_arguments, predict_arrays
-from keras_seqimage.models._torch_train_step import (
-    accepts_exact_shape,
-    plan_for,
-    torch_predict_step,
-    torch_train_step,
-)
 
 
 def _bool_attribute(name):
@@ -35,20 +29,29 @@ class FastModel(keras.Model):
 
     Built like `keras.Model(inputs, outputs)`, and a `keras.Model` in every
     respect (compile, fit, evaluate, predict, `.keras` saving, the same
-    results), with the toolkit's lean steps on the torch backend, where
-    Keras' eager training step spends milliseconds per batch in Python
-    around the kernels: `fit` and `predict` call each layer's `call`
-    directly (no `Layer.__call__`) when every layer of the graph is one of
-    a known list whose `call` needs nothing else (`Dense`, `Reshape`,
-    `RepeatVector`, `Add`, the RNN layers, `FastLSTM`, `GaussianBlurLayer`,
-    the row-sequence layers), or a nested functional model (such as a
-    toolkit model) whose layers are, compute plain `"mse"` with torch's
-    fused op,
-    run a plain `Adam` as torch's fused kernel, and batch numpy arrays
-    without Keras' per-index sampler; each only where it provably gives
-    Keras' results, Keras' own code otherwise (see `fast_train_step` and
-    `fast_array_batches`). On TensorFlow and JAX, which compile their
-    steps, it is a plain `keras.Model`.
+    results). On the torch backend Keras' eager training step spends much of
+    a small model's step in Python around the kernels; there `fit` and
+    `predict` take the toolkit's fast path (`keras_seqimage.backend`), which
+    does the same work with less of it:
+
+    - each layer's `call` runs directly (no `Layer.__call__`) when every
+      layer's `call` needs nothing else: Keras' `Dense`, `Reshape`,
+      `RepeatVector`, `Add` and RNN layers, and every layer or model whose
+      class declares `supports_direct_call = True` (the toolkit's sequence
+      layers, blur, `FastLSTM` and models), nested functional models
+      included;
+    - a plain `"mse"` loss is torch's fused op, and a plain `Adam` runs as
+      torch's fused kernel;
+    - numpy arrays are batched without Keras' per-index sampler, and the
+      callback list skips batch hooks no callback implements.
+
+    Each shortcut is taken only where it provably gives Keras' results,
+    Keras' own code otherwise. The fast path runs only on Keras and torch
+    versions CI tests, and can be switched off globally
+    (`keras_seqimage.backend.set_fast_path(False)` or
+    `KERAS_SEQIMAGE_FAST_PATH=0`) or per model (the attributes below). On
+    TensorFlow and JAX, which compile their steps, it is a plain
+    `keras.Model`.
 
     Every model of `keras_seqimage.models` is one; use this class for a
     graph of your own, e.g. the toolkit's layers around a stack of
@@ -63,32 +66,20 @@ class FastModel(keras.Model):
             `trainable`.
 
     Attributes:
-        fast_train_step: bool, on the torch backend let `fit` skip Keras'
-            per-layer `__call__` and compiled-loss Python where that changes
-            nothing: the same update, losses and metrics, 9-22 % faster per
-            step for source 000's model in the benchmarks. `predict` walks
-            the graph the same way (with `training=False`): 1.37x faster at
-            Keras' default batch of 32 images in a probe. Set it to `False`
-            on a model (before `fit`) for Keras' own steps. Other backends
-            compile the steps and ignore it. Defaults to `True`.
-        fast_array_batches: bool, on the torch backend let `fit` batch
-            numpy `x` and `y` itself: the same batches in the same order
-            as Keras' batching, including under
-            `keras.utils.set_random_seed`, for about 1 ms less per batch of
-            64 CIFAR images, with the callbacks in Keras' list minus the
-            batch hooks no callback implements (at `verbose=0`, no worker
-            thread woken at every step). Only for float arrays of
-            `keras.config.floatx()` without `sample_weight`, `class_weight`
-            or `steps_per_epoch`
-            (a `validation_split` is split off as Keras does). Likewise
-            `predict` on such an array without `steps` or `callbacks`
-            runs Keras' loop on slices and copies each batch's output once
-            (equal outputs, 1.2x faster for source 000's model with the
-            walked `predict_step`). A `keras.utils.PyDataset` `x` (such as
-            `datasets.CorruptedPairs`) keeps Keras' batching and gets the
-            same callback list. Other calls go to Keras unchanged. Set it
-            to `False` for Keras' own batching and callbacks. Defaults to
-            `True`.
+        fast_train_step: bool, on the torch fast path let `fit` and
+            `predict` run the layers' `call`s directly, the plain loss and
+            the fused Adam update (set it before `fit`). `False` runs
+            Keras' own steps. Defaults to `True`.
+        fast_array_batches: bool, on the torch fast path let `fit` and
+            `predict` batch float numpy arrays of `keras.config.floatx()`
+            themselves (the same batches in the same order as Keras',
+            including under `keras.utils.set_random_seed`; only without
+            `sample_weight`, `class_weight` or `steps_per_epoch`, a
+            `validation_split` split off as Keras does), with Keras'
+            callback list minus the batch hooks no callback implements. A
+            `keras.utils.PyDataset` `x` keeps Keras' batching and gets the
+            same callback list. `False` runs Keras' own batching and
+            callbacks. Defaults to `True`.
 
     Example:
 
@@ -115,22 +106,33 @@ class FastModel(keras.Model):
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
 
     def fit(self, *args, **kwargs):
-        """`keras.Model.fit`; on torch, numpy arrays batched leaner.
+        """`keras.Model.fit`; on the torch fast path, numpy arrays batched leaner.
 
         Same arguments and results as Keras' `fit`; see `fast_array_batches`.
         """
-        if keras.backend.backend() == "torch" and self.fast_array_batches:
-            args, kwargs = fit_arguments(self, super().fit, args, kwargs)
+        self._check_call_data(*_fit_data(args, kwargs))
+        fast = backend.fast_path()
+        if fast is not None and self.fast_array_batches:
+            args, kwargs = fast.fit_arguments(self, super().fit, args, kwargs)
         return super().fit(*args, **kwargs)
 
+    def evaluate(self, *args, **kwargs):
+        """`keras.Model.evaluate`, after the model's input checks."""
+        self._check_call_data(_first_argument(args, kwargs, "x"))
+        return super().evaluate(*args, **kwargs)
+
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """`keras.Model.predict`; on torch, numpy arrays batched leaner.
+        """`keras.Model.predict`; on the torch fast path, numpy arrays batched leaner.
 
         Same arguments and results as Keras' `predict`; see
         `fast_array_batches`.
         """
-        if keras.backend.backend() == "torch" and self.fast_array_batches:
-            outputs = predict_arrays(self, x, batch_size, verbose, steps, callbacks)
+        self._check_call_data(x)
+        fast = backend.fast_path()
+        if fast is not None and self.fast_array_batches:
+            outputs = fast.predict_arrays(
+                self, x, batch_size, verbose, steps, callbacks
+            )
             if outputs is not None:
                 return outputs
         return super().predict(
@@ -138,21 +140,42 @@ class FastModel(keras.Model):
         )
 
     def predict_step(self, *args, **kwargs):
-        """Keras' `predict_step`; on torch, the lean step's graph walk.
+        """Keras' `predict_step`; on the torch fast path, the graph walk.
 
         The arguments are the backend's (JAX passes a state first).
         """
-        if keras.backend.backend() == "torch" and self.fast_train_step:
-            outputs = torch_predict_step(self, *args, **kwargs)
+        fast = backend.fast_path()
+        if fast is not None and self.fast_train_step:
+            outputs = fast.predict_step(self, *args, **kwargs)
             if outputs is not None:
                 return outputs
         return super().predict_step(*args, **kwargs)
 
     def train_step(self, *args, **kwargs):
-        """Keras' training step; on torch, the leaner one (`fast_train_step`)."""
-        if keras.backend.backend() != "torch" or not self.fast_train_step:
+        """Keras' training step; on the torch fast path, the leaner one."""
+        fast = backend.fast_path()
+        if fast is None or not self.fast_train_step:
             return super().train_step(*args, **kwargs)
-        return torch_train_step(self, *args, plan=plan_for(self), **kwargs)
+        return fast.train_step(self, *args, **kwargs)
+
+    def _check_call_data(self, *arrays):
+        """Check each array-like input batch before Keras' loops start.
+
+        A refusal then leaves the model as it was: Keras' JAX loops, for one,
+        take the variables out of the model before the loop and put them back
+        only when it ends. Subclasses check a batch in `_check_inputs`;
+        datasets and generators are checked batch by batch in `call`.
+        """
+        check = getattr(self, "_check_inputs", None)
+        if check is None:
+            return
+        for x in arrays:
+            if (
+                hasattr(x, "shape")
+                and hasattr(x, "dtype")
+                and not isinstance(x, keras.KerasTensor)
+            ):
+                check(x)
 
     def _walk_accepts(self, x):
         """Whether the graph walk may take the batch `x` (a tensor).
@@ -160,4 +183,23 @@ class FastModel(keras.Model):
         Only a batch of exactly the input's shape (unknown entries aside):
         Keras' own call adjusts other ranks or raises its errors.
         """
-        return accepts_exact_shape(self, x)
+        expected = tuple(self.inputs[0].shape)
+        return len(x.shape) == len(expected) and all(
+            want is None or want == got
+            for want, got in zip(expected, x.shape, strict=True)
+        )
+
+
+def _first_argument(args, kwargs, name):
+    return args[0] if args else kwargs.get(name)
+
+
+def _fit_data(args, kwargs):
+    """The input batches of a `fit` call: `x` and the validation inputs."""
+    x = _first_argument(args, kwargs, "x")
+    validation = kwargs.get("validation_data")
+    if validation is None and len(args) > 7:
+        validation = args[7]
+    if isinstance(validation, (tuple, list)) and validation:
+        return x, validation[0]
+    return (x,)

@@ -9,6 +9,10 @@ variable, which torch's fused Adam kernel needs (it walks memory, not
 indices).
 """
 
+import torch
+
+from keras_seqimage.backend import compat
+
 
 def transposed_strides(shape):
     """Strides of a 2-D tensor of `shape` stored as its contiguous transpose."""
@@ -23,9 +27,7 @@ def set_memory_layout(variable, strides):
     stateless scope). Otherwise the torch parameter is replaced, so layers that
     registered it with torch (`torch_params`) must register it again.
     """
-    import torch
-
-    value = getattr(variable, "_value", None)
+    value = compat.variable_tensor(variable)
     if value is None or value.stride() == tuple(strides):
         return
     with torch.no_grad():
@@ -33,4 +35,6 @@ def set_memory_layout(variable, strides):
             value.shape, strides, dtype=value.dtype, device=value.device
         )
         relaid.copy_(value)
-    variable._value = torch.nn.Parameter(relaid, requires_grad=value.requires_grad)
+    compat.set_variable_tensor(
+        variable, torch.nn.Parameter(relaid, requires_grad=value.requires_grad)
+    )

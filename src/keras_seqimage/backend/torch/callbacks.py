@@ -7,9 +7,7 @@ only, which has no batch hook) that is still, per training batch:
 handing the step's logs to a worker thread (Keras' asynchronous dispatch),
 which converts them to Python floats and calls nothing. On a CPU whose cores
 all run torch's kernels, that thread's wake-ups preempt a kernel thread:
-about 3 voluntary and 3 involuntary context switches per step of source
-000's model, against none without it (`benchmarks/fit_loop_ab.py`; the
-time it costs, 1-2 % of a step, is within the project machine's noise).
+a few context switches per step, against none without it.
 
 `LeanCallbackList` is Keras' list, except that a batch hook is skipped
 outright when no callback in the list overrides it (nor its
@@ -30,8 +28,10 @@ for the thread).
 """
 
 import keras
+import torch
 
-from keras_seqimage._native_ops import keras_device_is_cpu
+from keras_seqimage.backend import compat
+from keras_seqimage.backend.torch.native import keras_device_is_cpu
 
 # Each batch hook of `CallbackList`, and the `Callback` hooks that implement
 # it: a callback's `on_train_batch_begin` calls `on_batch_begin` by default.
@@ -48,15 +48,14 @@ BATCH_HOOKS = {
 def _implemented(callback, hook):
     """Whether `callback` overrides `hook` (Keras' own no-op test)."""
     # Keras' `utils.default` marks the base class' no-op hooks.
-    return not getattr(getattr(callback, hook), "_is_default", False)
+    return not compat.is_default_hook(getattr(callback, hook))
 
 
 def cpu_scalars_as_floats(logs):
     """`logs` with each 0-d floating CPU torch tensor as its Python float.
 
     The float Keras' `pythonify_logs` would make of it (through numpy: 114
-    microseconds per step for one loss right after the step's kernels,
-    against 15 this way, in `benchmarks/callback_hook_cost.py`); nested dicts
+    several times slower right after the step's kernels); nested dicts
     likewise, every other value as it is, for Keras to convert. Nothing here
     waits for an accelerator.
     """
@@ -66,8 +65,6 @@ def cpu_scalars_as_floats(logs):
 
 
 def _cpu_scalar_as_float(value):
-    import torch
-
     if isinstance(value, dict):
         return cpu_scalars_as_floats(value)
     if (
@@ -106,7 +103,7 @@ class LeanCallbackList(keras.callbacks.CallbackList):
         super()._configure_async_dispatch(callbacks)
         if not any(getattr(c, "async_safe", False) for c in callbacks or ()):
             if keras_device_is_cpu():
-                self._async_train = self._async_test = self._async_predict = False
+                compat.run_batch_hooks_in_caller(self)
 
     on_train_batch_begin = _skip_unimplemented("on_train_batch_begin")
     on_train_batch_end = _skip_unimplemented("on_train_batch_end")

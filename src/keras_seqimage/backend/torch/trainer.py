@@ -1,18 +1,20 @@
-"""`FastModel`'s leaner `fit` step on the torch backend.
+"""`FastModel`'s leaner training and predict steps on the torch backend.
 
 Keras' torch training step spends a few milliseconds per batch in Python
 around the kernels: every layer's `Layer.__call__` (call context, autocast,
-masks, input checks) and the compiled loss (`CompileLoss`, `Loss.__call__`).
-For source 000's model that is about 15 % of a batch-64 step (see
-`docs/performance.md`). `torch_train_step` is the same step, with the same
+masks, input checks) and the compiled loss (`CompileLoss`, `Loss.__call__`),
+a large share of the step for the small recurrent models of this toolkit
+(`docs/performance.md`). `torch_train_step` is the same step, with the same
 optimizer update, loss tracker and metrics, minus that Python, where it
 provably changes nothing:
 
 - forward: the functional graph is walked calling each layer's `call`
   directly, when every layer is one whose `call` does all its work given an
-  explicit `training` (`DIRECT_CALL_LAYERS`) or a nested functional model
-  walkable in turn (walked into: its layers' `call`s, after the input check
-  its own `call` would run), all in the input's float dtype
+  explicit `training`: one of Keras' layers in `KERAS_DIRECT_CALL_LAYERS`, a
+  layer whose class declares `supports_direct_call = True` where it defines
+  `call` (`declares_direct_call`), or a nested functional model walkable in
+  turn (walked into: its layers' `call`s, after the input check its own
+  `call` would run: `_walk_accepts`), all in the input's float dtype
   (nothing for autocast to do), with no activity regulariser; the walk is
   planned once per model (`GraphStep`s) rather than looked up from the
   graph's nodes at every step; a plain `Dense` runs as torch's own `matmul`
@@ -35,29 +37,28 @@ provably changes nothing:
 - otherwise that part runs Keras' own code.
 
 `FastModel.train_step` (every model of the toolkit) calls it on the torch
-backend unless the model's `fast_train_step` attribute is `False`. Tests
-check that both paths give the same losses and weights.
+backend, when the gate lets the fast path run (`keras_seqimage.backend`),
+unless the model's `fast_train_step` attribute is `False`. Tests check that
+both paths give the same losses and weights.
 """
 
 import warnings
 from dataclasses import dataclass, field
 
 import keras
+import torch
 
-from keras_seqimage._native_ops import KERAS_OPS, native_ops
-from keras_seqimage._torch_layout import set_memory_layout
-from keras_seqimage.layers import (
-    FastLSTM,
-    GaussianBlurLayer,
-    ImageToRowSequence,
-    RowSequenceToImage,
-)
+from keras_seqimage.backend import compat
+from keras_seqimage.backend.generic import KERAS_OPS
+from keras_seqimage.backend.torch.layout import set_memory_layout
+from keras_seqimage.backend.torch.native import native_ops
 
-# Layer types (exact: a subclass may override `call`) whose `call` needs
-# nothing from `Layer.__call__` but an explicit `training`: no sublayer called
-# through the call context, no mask, no `add_loss`. The RNN layers pass
-# `training` to their cell themselves.
-DIRECT_CALL_LAYERS = (
+# Keras' layer types (exact: a subclass may override `call`) whose `call`
+# needs nothing from `Layer.__call__` but an explicit `training`: no sublayer
+# called through the call context, no mask, no `add_loss`. The RNN layers
+# pass `training` to their cell themselves. The toolkit's own layers declare
+# it instead (`declares_direct_call`).
+KERAS_DIRECT_CALL_LAYERS = (
     keras.layers.Dense,
     keras.layers.Reshape,
     keras.layers.RepeatVector,
@@ -65,10 +66,6 @@ DIRECT_CALL_LAYERS = (
     keras.layers.LSTM,
     keras.layers.GRU,
     keras.layers.SimpleRNN,
-    FastLSTM,
-    GaussianBlurLayer,
-    ImageToRowSequence,
-    RowSequenceToImage,
 )
 MSE_NAMES = ("mse", "mean_squared_error", "MeanSquaredError")
 
@@ -105,13 +102,30 @@ class TrainStepPlan:
     adam_tensors: dict = field(default_factory=dict, compare=False, repr=False)
 
 
+def declares_direct_call(layer):
+    """Whether `layer`'s `call` may run without `Layer.__call__`.
+
+    True for Keras' layers in `KERAS_DIRECT_CALL_LAYERS` (exact types), and
+    for a layer whose class that defines `call` also sets
+    `supports_direct_call = True` (a subclass that overrides `call` must
+    declare it again).
+    """
+    cls = type(layer)
+    if cls in KERAS_DIRECT_CALL_LAYERS:
+        return True
+    for klass in cls.__mro__:
+        if "call" in vars(klass):
+            return vars(klass).get("supports_direct_call", False) is True
+    return False
+
+
 def plan_for(model):
     """`model`'s plan, made again when `model` was compiled since."""
     plan = getattr(model, "_train_step_plan", None)
     if (
         plan is None
         or plan.optimizer is not model.optimizer
-        or plan.compile_loss is not getattr(model, "_compile_loss", None)
+        or plan.compile_loss is not compat.compiled_loss(model)
     ):
         plan = make_plan(model)
         model._train_step_plan = plan
@@ -120,16 +134,16 @@ def plan_for(model):
 
 def make_plan(model):
     """The `TrainStepPlan` for `model` as compiled now."""
-    layers = list(model._flatten_layers(include_self=False))
+    layers = list(compat.flatten_layers(model))
     walk_graph = _walkable(model)
     regularised = any(
         getattr(v, "regularizer", None) is not None for v in model.weights
     ) or any(layer.activity_regularizer is not None for layer in layers)
-    compile_loss = getattr(model, "_compile_loss", None)
+    compile_loss = compat.compiled_loss(model)
     plain_mse = (
         _is_plain_mse(model.loss)
         and compile_loss is not None
-        and compile_loss._user_loss_weights is None
+        and compat.user_loss_weights(compile_loss) is None
         and not regularised
         and type(model).compute_loss is keras.Model.compute_loss
     )
@@ -145,8 +159,6 @@ def make_plan(model):
 
 def torch_train_step(model, data, plan):
     """One training step: Keras' torch `train_step` with `plan`'s shortcuts."""
-    import torch
-
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
     same_dtype = getattr(x, "dtype", None) == getattr(torch, model.compute_dtype)
     if plan.walk_graph and same_dtype and model._walk_accepts(x):
@@ -165,10 +177,10 @@ def torch_train_step(model, data, plan):
     ):
         loss = torch.nn.functional.mse_loss(y_pred, y)
     else:
-        loss = model._compute_loss(
-            x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
+        loss = compat.compute_loss(
+            model, x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
         )
-    _track_loss(model._loss_tracker, loss, x.shape[0])
+    _track_loss(compat.loss_tracker(model), loss, x.shape[0])
     loss = model.optimizer.scale_loss(loss)
     trainable_weights = model.trainable_weights[:]
     if trainable_weights:
@@ -205,8 +217,6 @@ def _fused_adam_update(optimizer, gradients, variables, cache=None):
     gradient's order differs from its variable's. `cache` (a dict, the
     plan's) keeps the `_AdamTensors` from step to step.
     """
-    import torch
-
     tensors = cache.get("adam") if cache is not None else None
     if tensors is not None and not tensors.made_for(optimizer, variables):
         tensors = None
@@ -232,7 +242,7 @@ def _fused_adam_update(optimizer, gradients, variables, cache=None):
     beta_1, beta_2 = float(optimizer.beta_1), float(optimizer.beta_2)
     # The kernel reads the step count (the number of this update) from here.
     state_step = torch.tensor(float(step), device=tensors.params[0].device)
-    torch._fused_adam_(
+    compat.fused_adam()(
         tensors.params,
         gradients,
         tensors.momentums,
@@ -276,13 +286,14 @@ class _AdamTensors:
 
     @classmethod
     def make(cls, optimizer, variables):
-        indices = tuple(optimizer._get_variable_index(v) for v in variables)
+        indices = tuple(compat.variable_index(optimizer, v) for v in variables)
         values, transposed = [], []
         moments = {"momentums": [], "velocities": []}
+        slots = dict(zip(moments, compat.adam_slots(optimizer), strict=True))
         for variable, index in zip(variables, indices, strict=True):
             value = variable.value
             for name, moment_values in moments.items():
-                slot = getattr(optimizer, f"_{name}")[index]
+                slot = slots[name][index]
                 set_memory_layout(slot, value.stride())
                 moment_values.append(slot.value)
             values.append(value)
@@ -313,12 +324,13 @@ class _AdamTensors:
         """Whether these are still `optimizer`'s tensors for `variables`."""
         if optimizer is not self.optimizer or len(variables) != len(self.variables):
             return False
-        momentums, velocities = optimizer._momentums, optimizer._velocities
+        momentums, velocities = compat.adam_slots(optimizer)
+        tensor = compat.variable_tensor
         return all(
             variable is known
-            and variable._value is value
-            and momentums[index]._value is momentum
-            and velocities[index]._value is velocity
+            and tensor(variable) is value
+            and tensor(momentums[index]) is momentum
+            and tensor(velocities[index]) is velocity
             for variable, known, value, index, momentum, velocity in zip(
                 variables,
                 self.variables,
@@ -336,7 +348,7 @@ def _is_plain_adam(model):
     optimizer = model.optimizer
     return (
         isinstance(optimizer, keras.optimizers.Adam)
-        and type(optimizer).__module__.startswith("keras.src.backend.torch")
+        and compat.is_backend_optimizer(optimizer)
         and not optimizer.amsgrad
         and optimizer.weight_decay is None
         and optimizer.clipnorm is None
@@ -354,29 +366,16 @@ def _is_plain_adam(model):
 
 
 def _fused_kernels_run_on(variables):
-    """Whether torch has a fused Adam kernel for these variables' one device.
-
-    CPU got one in torch 2.4; the package allows torch 2.1.
-    """
-    import torch
-
-    try:
-        from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
-    except ImportError:
-        return False
+    """Whether torch has a fused Adam kernel for these variables' one device."""
     devices = {v.value.device for v in variables}
-    return (
-        hasattr(torch, "_fused_adam_")
-        and len(devices) == 1
-        and devices.pop().type in _get_fused_kernels_supported_devices()
-    )
+    return len(devices) == 1 and devices.pop().type in compat.fused_kernel_devices()
 
 
 def _graph_layers(model):
     """The layers of the model's own functional graph (not nested ones)."""
     return [
         node.operation
-        for nodes in model._nodes_by_depth.values()
+        for nodes in compat.nodes_by_depth(model).values()
         for node in nodes
         if node.operation is not None and not node.is_input
     ]
@@ -387,8 +386,6 @@ def torch_predict_step(model, data):
 
     The same conditions as the training step's walk; `training=False`.
     """
-    import torch
-
     x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
     if not (
         isinstance(x, torch.Tensor)
@@ -409,7 +406,7 @@ def _walkable(model):
         len(model.inputs) == 1
         and len(model.outputs) == 1
         and all(
-            (type(layer) in DIRECT_CALL_LAYERS or _walkable_nested(layer))
+            (_is_layer_step(layer) or _walkable_nested(layer))
             # One dtype for inputs, weights and compute: nothing to autocast.
             and layer.compute_dtype == layer.variable_dtype == dtype
             and layer.activity_regularizer is None
@@ -421,17 +418,15 @@ def _walkable(model):
 def _walkable_nested(layer):
     """Whether `layer` is a functional model the walk may go into.
 
-    Its `call` must be Keras' functional `call`, or `ImageModel`'s (an input
-    check, run by the walk as `_walk_accepts`, then the functional `call`),
-    and its own graph walkable.
+    Its `call` must be Keras' functional `call`, or one whose class declares
+    `supports_direct_call` (`ImageModel`'s: an input check, run by the walk
+    as `_walk_accepts`, then the functional `call`), and its own graph
+    walkable.
     """
-    from keras.src.models.functional import Functional
-
-    from keras_seqimage.models._image_model import ImageModel
-
+    functional = compat.functional_class()
     return (
-        isinstance(layer, Functional)
-        and type(layer).call in (Functional.call, ImageModel.call)
+        isinstance(layer, functional)
+        and (type(layer).call is functional.call or declares_direct_call(layer))
         and _walkable(layer)
     )
 
@@ -468,11 +463,12 @@ def _plan_graph(model):
     """
     available = {id(tensor) for tensor in model.inputs}
     graph = []
-    for depth in sorted(model._nodes_by_depth, reverse=True):
-        for node in model._nodes_by_depth[depth]:
+    nodes_by_depth = compat.nodes_by_depth(model)
+    for depth in sorted(nodes_by_depth, reverse=True):
+        for node in nodes_by_depth[depth]:
             if node.operation is None or node.is_input:
                 continue
-            args, kwargs = node.arguments.args, node.arguments.kwargs
+            args, kwargs = compat.node_call_arguments(node)
             as_list = len(args) == 1 and isinstance(args[0], (list, tuple))
             tensors = args[0] if as_list else args
             if not all(isinstance(t, keras.KerasTensor) for t in tensors) or any(
@@ -484,11 +480,11 @@ def _plan_graph(model):
             if not available.issuperset(inputs):
                 continue  # as `_run_through_graph`: not computable, skipped
             layer = node.operation
-            takes_training = getattr(layer, "_call_has_training_arg", False)
+            takes_training = compat.call_has_training_arg(layer)
             kwargs = {k: v for k, v in kwargs.items() if k != "training"}
             outputs = tuple(id(tensor) for tensor in node.outputs)
             walk = None
-            if type(layer) not in DIRECT_CALL_LAYERS:  # a nested model
+            if not _is_layer_step(layer):  # a nested model
                 # Keras records its call with `mask=None`: no mask to apply.
                 walk = _planned_walk(layer)
                 plain_call = kwargs in ({}, {"mask": None}) and not as_list
@@ -512,18 +508,24 @@ def _plan_graph(model):
     return tuple(graph) if id(model.outputs[0]) in available else None
 
 
+def _is_layer_step(layer):
+    """A layer the walk calls itself (not a functional model it walks into)."""
+    return declares_direct_call(layer) and not isinstance(
+        layer, compat.functional_class()
+    )
+
+
 def _walk_graph(model, x, graph=None):
     """The model's functional graph, each layer's `call` run directly."""
     if graph is not None:
         return _run_planned(graph, x, id(model.inputs[0]), id(model.outputs[0]), True)
 
     def direct_call(layer):
-        if not getattr(layer, "_call_has_training_arg", False):
+        if not compat.call_has_training_arg(layer):
             return layer.call
         return lambda *args, **kwargs: layer.call(*args, **{**kwargs, "training": True})
 
-    outputs = model._run_through_graph([x], operation_fn=direct_call)
-    return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+    return compat.run_through_graph(model, x, direct_call)
 
 
 def _run_planned(graph, x, input_id, output_id, training):
@@ -570,7 +572,7 @@ def _dense_call(layer, inputs):
     xp = native_ops(inputs)
     if xp is KERAS_OPS or layer.lora_enabled or layer.quantization_mode is not None:
         return layer.call(inputs)
-    x = xp.matmul(inputs, layer._kernel.value)
+    x = xp.matmul(inputs, compat.dense_kernel(layer).value)
     if layer.bias is not None:
         x = xp.add(x, layer.bias.value)
     if layer.activation is not None:
@@ -589,8 +591,6 @@ def _track_loss(tracker, loss, batch_size):
     `total = total + loss * batch_size; count = count + batch_size` in its
     dtype: the same operations, in place. Anything else: Keras' update.
     """
-    import torch
-
     if (
         type(tracker) is not keras.metrics.Mean
         or loss.ndim != 0

@@ -3,8 +3,7 @@
 Keras' `fit` on the torch backend batches numpy arrays through a
 `torch.utils.data.DataLoader` whose sampler yields each batch as a list of
 Python ints, gathers `x` and `y` with numpy fancy indexing and converts each
-to a tensor: about 1.1 ms per batch of 64 CIFAR images inside a training
-step on the project's machine, 5 % of source 000's step (see
+to a tensor, a measurable share of a small model's step (see
 `docs/performance.md`). `array_batches` is the same batches for less:
 
 - the same order: with `shuffle=True` the permutation is drawn exactly as
@@ -17,10 +16,10 @@ step on the project's machine, 5 % of source 000's step (see
 
 `predict` gathers each batch the same way (a copy made from a list of
 ints), keeps each batch's output, copies every one to numpy and then
-concatenates the copies: about 10 % of a 10,000-image `predict` of source
-000's model beyond calling the model on slices. `predict_arrays` runs the
-same loop (Keras' `predict_function`, callbacks and progress bar) on slices
-of the array and copies each batch's output once, into the array returned.
+concatenates the copies: work beyond calling the model on slices.
+`predict_arrays` runs the same loop (Keras' `predict_function`, callbacks
+and progress bar) on slices of the array and copies each batch's output
+once, into the array returned.
 
 Both loops run their callbacks as a `LeanCallbackList` (Keras' list, minus
 the batch hooks no callback implements; see `_torch_callbacks`), and so does
@@ -42,9 +41,10 @@ import math
 
 import keras
 import numpy as np
+import torch
 
 from keras_seqimage._validation import is_number
-from keras_seqimage.models._torch_callbacks import LeanCallbackList, fit_callbacks
+from keras_seqimage.backend.torch.callbacks import LeanCallbackList, fit_callbacks
 
 KERAS_DEFAULT_BATCH_SIZE = 32
 
@@ -141,8 +141,6 @@ def predict_arrays(
     same batches in the same order), each batch's output copied once into
     the array returned.
     """
-    import torch
-
     batch_size = batch_size or KERAS_DEFAULT_BATCH_SIZE
     if not (
         _plain_array(x)
@@ -188,8 +186,6 @@ def predict_arrays(
 
 def array_batches(x, y, batch_size, shuffle):
     """A `DataLoader` of `(x, y)` batches as Keras' `fit` makes them."""
-    import torch
-
     x, y = _shared_tensor(x), _shared_tensor(y)
     sampler = _BatchIndices(len(x), batch_size, shuffle)
     return torch.utils.data.DataLoader(
@@ -216,8 +212,6 @@ def _plain_batch_size(batch_size):
 
 def _shared_tensor(array):
     """A torch tensor on `array`'s memory (copied only if not contiguous)."""
-    import torch
-
     return torch.from_numpy(np.ascontiguousarray(array))
 
 
@@ -252,8 +246,6 @@ class _BatchIndices:
         return -(-self.num_samples // self.batch_size)
 
     def __iter__(self):
-        import torch
-
         starts = range(0, self.num_samples, self.batch_size)
         if not self.shuffle:
             for start in starts:
