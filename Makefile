@@ -102,9 +102,17 @@ test-installed: dist
 import-time: $(STAMP)
 	$(PY) benchmarks/import_time.py
 
+# The benchmarks (benchmarks/README.md) at shorter settings than the Performance page's
+# (minutes in all); each script runs every backend it names in a process of its own and
+# skips one that is not installed. layer_cost.py is for torch: skipped without it.
 bench: $(STAMP)
-	KERAS_BACKEND=tensorflow $(PY) benchmarks/blur_speed.py
-	KERAS_BACKEND=jax $(PY) benchmarks/blur_speed.py
+	$(PY) benchmarks/speed_table.py --quick
+	if $(PY) -c "import torch" 2>/dev/null; then \
+		KERAS_BACKEND=torch $(PY) benchmarks/layer_cost.py --steps 10 --rounds 5; \
+	else echo "layer_cost.py: torch not installed, skipped (make test-torch installs it)"; fi
+	$(PY) benchmarks/train_speed.py --images 6400
+	$(PY) benchmarks/blur_speed.py --images 2000
+	$(PY) benchmarks/import_time.py --runs 3
 
 clean:
 	rm -rf $(VENV) outputs build dist site .pytest_cache .hypothesis

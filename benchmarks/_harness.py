@@ -1,7 +1,18 @@
-"""Shared benchmark plumbing: one subprocess per Keras backend, medians."""
+"""Shared benchmark plumbing: run metadata, one subprocess per Keras backend, medians.
 
+Benchmarks use keras_seqimage's public API only. Each prints its table after
+a few `# ` lines that say what it ran on (`print_run_metadata`), and exits
+with status 1 when a backend's worker failed (`exit_status`); a backend that
+is not installed is skipped with a note.
+"""
+
+import datetime
+import importlib.metadata
+import importlib.util
 import json
 import os
+import platform
+import re
 import subprocess
 import sys
 import time
@@ -9,6 +20,9 @@ import time
 RESULT_PREFIX = "RESULT "
 # torch's fused LSTM kernels (oneDNN on CPU), forward and backward.
 LSTM_KERNELS = ("aten::mkldnn_rnn_layer", "aten::mkldnn_rnn_layer_backward")
+BACKENDS = ("tensorflow", "jax", "torch")
+
+_failed_workers = []
 
 
 def median(values):
@@ -27,29 +41,72 @@ def median_seconds(fn, repeats):
     return median(times)
 
 
-def elapsed_seconds(run):
-    """Wall time of one `run()`."""
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
+def _version(distribution):
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
 
 
-def rotating_rounds(runs, rounds, measure=elapsed_seconds):
-    """`{name: [measure(run) per round]}` after one warm-up call of each run.
+def _package_version():
+    """keras_seqimage's `__version__` and where it is imported from, unimported."""
+    spec = importlib.util.find_spec("keras_seqimage")
+    if spec is None or spec.origin is None:
+        return "not importable"
+    with open(spec.origin, encoding="utf-8") as init:
+        found = re.search(r'^__version__ = "([^"]+)"', init.read(), re.M)
+    version = found.group(1) if found else "unknown"
+    return f"{version} ({os.path.dirname(spec.origin)})"
 
-    Every round calls each of `runs` (a dict of name -> function) once, in an
-    order that rotates by one from round to round, so the machine's noise
-    falls on all of them alike and none always runs first.
+
+def cpu_description():
+    """The CPU's name, family and model, AVX-512, and the logical CPU count."""
+    name, details = platform.processor() or platform.machine(), []
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            first = cpuinfo.read().split("\n\n")[0]
+    except OSError:
+        first = ""
+    fields = dict(
+        (key.strip(), value.strip())
+        for key, _, value in (line.partition(":") for line in first.splitlines())
+    )
+    if "model name" in fields:
+        name = fields["model name"]
+        details.append(
+            f"family {fields.get('cpu family')}, model {fields.get('model')}"
+        )
+        flags = fields.get("flags", "").split()
+        details.append(f"AVX-512 {'yes' if 'avx512f' in flags else 'no'}")
+    details.append(f"{os.cpu_count()} logical CPUs")
+    return f"{name} ({', '.join(details)})"
+
+
+def print_run_metadata(backends, settings=""):
+    """Print what the run is on: date, versions, backends, CPU, settings.
+
+    Reads versions from the installed distributions (no backend is imported
+    here), so a parent process that only starts workers stays light.
     """
-    for run in runs.values():  # warm-up
-        run()
-    results = {name: [] for name in runs}
-    names = list(runs)
-    for round_index in range(rounds):
-        shift = round_index % len(names)
-        for name in names[shift:] + names[:shift]:
-            results[name].append(measure(runs[name]))
-    return results
+    now = datetime.datetime.now(datetime.timezone.utc)
+    versions = [f"python {platform.python_version()}"]
+    versions += [f"{name} {_version(name)}" for name in ("keras", "numpy", "scipy")]
+    versions += [f"{name} {_version(name)}" for name in BACKENDS if name in backends]
+    threads = {
+        name: os.environ[name]
+        for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
+        if name in os.environ
+    }
+    print(f"# date: {now:%Y-%m-%d %H:%M} UTC")
+    print(f"# keras_seqimage {_package_version()}")
+    print(f"# {', '.join(versions)}")
+    print(f"# backends: {', '.join(backends)}")
+    print(f"# CPU: {cpu_description()}; {platform.platform()}")
+    if threads:
+        print(f"# thread settings: {threads}")
+    if settings:
+        print(f"# settings: {settings}")
+    print()
 
 
 def compiled_for_backend(fn):
@@ -75,14 +132,22 @@ def emit(rows):
     print(RESULT_PREFIX + json.dumps(rows), flush=True)
 
 
+def backend_installed(backend):
+    return importlib.util.find_spec(backend) is not None
+
+
 def run_workers(script, backends, worker_args):
     """Run `script --worker BACKEND *worker_args` per backend; collect rows.
 
     Each backend needs its own process (Keras picks the backend at import).
-    A backend that fails (e.g. not installed) is reported and skipped.
+    A backend that is not installed is skipped with a note; one whose worker
+    fails is reported, skipped, and makes `exit_status()` 1.
     """
     rows = []
     for backend in backends:
+        if not backend_installed(backend):
+            print(f"# {backend}: not installed, skipped", file=sys.stderr)
+            continue
         rows.extend(run_worker(script, backend, [backend, *worker_args]))
     return rows
 
@@ -95,13 +160,22 @@ def run_worker(script, backend, worker_args):
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
     if done.returncode or not lines:
         name = " ".join(worker_args)
+        _failed_workers.append(name)
         print(f"# {name}: failed\n{done.stderr[-3000:]}", file=sys.stderr)
         return []
     return json.loads(lines[-1][len(RESULT_PREFIX) :])
 
 
+def exit_status():
+    """1 if a worker failed in this run (after the table is printed), else 0."""
+    if _failed_workers:
+        print(f"# failed workers: {_failed_workers}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def plain_torch_model():
-    """Source 000's model in plain PyTorch: `nn.LSTM(96, 128)`, `nn.LSTM(128, 64)`,
+    """The row-LSTM in plain PyTorch: `nn.LSTM(96, 128)`, `nn.LSTM(128, 64)`,
     `nn.Linear(64, 96)` on row sequences `(batch, 32, 96)` (torch imported here)."""
     import torch
 

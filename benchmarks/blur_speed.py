@@ -8,18 +8,28 @@ subprocess that also times scipy, so every ratio is measured side by side in
 one process. Ours and Keras' are timed compiled (tf.function / jax.jit;
 eager on torch), tensor in and tensor out, after a warm-up call. Prints
 medians of --repeats runs, ratios to scipy and the max abs difference to
-scipy. Backends: tensorflow, jax and torch by default (one that does not
-import is reported and skipped).
+scipy. Backends: tensorflow, jax and torch by default (one that is not
+installed is skipped).
 
 Usage:
     python benchmarks/blur_speed.py [--images 10000] [--repeats 7] [--chunk 0]
         [--backends tensorflow,jax,torch]
+
+Smallest run (a smoke test, figures meaningless):
+    python benchmarks/blur_speed.py --images 16 --repeats 1 --backends tensorflow
 """
 
 import argparse
-import os
+import sys
 
-from _harness import compiled_for_backend, emit, median_seconds, run_workers
+from _harness import (
+    compiled_for_backend,
+    emit,
+    exit_status,
+    median_seconds,
+    print_run_metadata,
+    run_workers,
+)
 
 
 def parse_args():
@@ -97,10 +107,12 @@ def main():
         return
     worker_args = ["--images", str(args.images), "--repeats", str(args.repeats)]
     worker_args += ["--chunk", str(args.chunk)]
-    rows = run_workers(__file__, args.backends.split(","), worker_args)
+    backends = args.backends.split(",")
+    print_run_metadata(backends, " ".join(worker_args))
+    rows = run_workers(__file__, backends, worker_args)
     print(
         f"Blur of {args.images} random 32x32x3 float32 images, sigma 1.0, "
-        f"median of {args.repeats} runs ({os.cpu_count()} CPUs)\n"
+        f"median of {args.repeats} runs\n"
     )
     print(
         "| process | method | images per call | median s "
@@ -124,7 +136,8 @@ def main():
             f"| {process} | {row['method']} | {row['batch']} | {row['seconds']:.3f} "
             f"| {speedup:.2f}x | {row['max_abs_diff']:.2e} |"
         )
+    return exit_status()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

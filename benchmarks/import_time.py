@@ -9,10 +9,13 @@ alone (measured in the second program, keras already loaded: the most direct
 number). It also lists the slowest keras_seqimage modules from one
 `python -X importtime` run, and which top-level packages the import adds.
 
-Target (issue 7): keras_seqimage adds <= 0.5 s over keras.
+Target: keras_seqimage adds <= 0.5 s over keras.
 
 Usage:
-    python benchmarks/import_time.py [--runs 7] [--backends tensorflow jax]
+    python benchmarks/import_time.py [--runs 7] [--backends tensorflow jax] [--top 5]
+
+Smallest run (a smoke test):
+    python benchmarks/import_time.py --runs 1 --backends tensorflow --top 1
 """
 
 import argparse
@@ -21,7 +24,7 @@ import os
 import subprocess
 import sys
 
-from _harness import median
+from _harness import backend_installed, median, print_run_metadata
 
 TARGET_S = 0.5
 
@@ -45,7 +48,10 @@ def parse_args():
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"])
     parser.add_argument("--top", type=int, default=5, help="slowest modules listed")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error(f"--runs must be >= 1. Received: --runs {args.runs}")
+    return args
 
 
 def environment(backend):
@@ -85,15 +91,18 @@ def slowest_modules(backend, top):
 
 def main():
     args = parse_args()
-    print(f"# {args.runs} fresh processes per program and backend, interleaved")
-    print(f"# python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    backends = [b for b in args.backends if backend_installed(b)]
+    for backend in sorted(set(args.backends) - set(backends)):
+        print(f"# {backend}: not installed, skipped", file=sys.stderr)
+    print_run_metadata(backends, f"--runs {args.runs} --top {args.top}")
+    print(f"{args.runs} fresh processes per program and backend, interleaved\n")
     print(
         "| backend | `import keras` (s) | `+ import keras_seqimage` (s) "
         "| difference (s) | `import keras_seqimage` alone (s) | <= 0.5 s |"
     )
     print("| --- | ---: | ---: | ---: | ---: | --- |")
     details = []
-    for backend in args.backends:
+    for backend in backends:
         keras_only, both, alone, added = [], [], [], set()
         for _ in range(args.runs):
             keras_only.append(run_once(backend, False)["total"])

@@ -1,9 +1,9 @@
 """What the blur and row layers cost inside `fit`, as keras.Model and FastModel.
 
-The speed issue's target 5: a model with `GaussianBlurLayer`,
-`ImageToRowSequence` and `RowSequenceToImage` around source 000's LSTM stack
-(`FastLSTM` 128 -> 64 -> Dense 96), against the same stack fed precomputed
-blurred row sequences, should train no slower than 1.05x. Six models, built
+Target: a model with `GaussianBlurLayer`, `ImageToRowSequence` and
+`RowSequenceToImage` around the row-LSTM's stack (`FastLSTM` 128 -> 64 ->
+Dense 96), against the same stack fed precomputed blurred row sequences,
+trains no slower than 1.05x. Six models, built
 by `speed_table.py`'s own builders: three graphs (the layers around the
 stack; the factory's `LSTMAutoencoder`, a nested model, behind a blur
 layer; the stack on precomputed rows), each as a `keras.Model` (Keras'
@@ -21,16 +21,22 @@ what the layers add to it as a share of the precomputed-rows model's step.
 An estimate by op time, less exposed to the machine's noise than the wall
 ratios (the Python around the ops is not in it).
 
+Runs on the backend of `KERAS_BACKEND` (torch is the one it is for: on
+TensorFlow and JAX a `FastModel` is a plain `keras.Model`).
+
 Usage:
     KERAS_BACKEND=torch python benchmarks/layer_cost.py [--steps 30] [--rounds 21]
         [--profile-rounds 0]
+
+Smallest run (a smoke test, figures meaningless):
+    python benchmarks/layer_cost.py --steps 1 --rounds 2
 """
 
 import argparse
 import time
 
 import numpy as np
-from _harness import median, split_step
+from _harness import median, print_run_metadata, split_step
 from speed_table import (
     BATCH,
     ours_blur_model,
@@ -50,6 +56,11 @@ def main():
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--profile-rounds", type=int, default=0)
     args = parser.parse_args()
+    if args.rounds < 2:
+        parser.error(
+            "--rounds must be >= 2 (the first round is a warm-up). "
+            f"Received: --rounds {args.rounds}"
+        )
 
     import keras
 
@@ -84,6 +95,11 @@ def main():
             model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
             times[key].append((time.perf_counter() - start) / args.steps)
             cpu[key].append((time.process_time() - cpu_start) / args.steps)
+    print_run_metadata(
+        [keras.backend.backend()],
+        f"--steps {args.steps} --rounds {args.rounds} "
+        f"--profile-rounds {args.profile_rounds}",
+    )
     print(
         f"backend {keras.backend.backend()}, {args.rounds - 1} rounds of "
         f"{args.steps} steps (first round dropped)\n"

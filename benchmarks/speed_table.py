@@ -1,31 +1,34 @@
-"""One speed table: source 000's model on every backend, stock Keras and ours.
+"""One speed table: the row-LSTM on every backend, stock Keras and ours.
 
-Rows (each backend in its own process, via `_harness.run_workers`):
+The model is `lstm_sequence_128_64` (LSTM 128 -> LSTM 64 -> Dense 96 on the
+32 rows of a 32x32x3 image, 170,848 parameters, batch 64). Rows (each
+backend in its own process, via `_harness.run_workers`):
 
 - `stock`: `keras.Sequential` of `keras.layers.LSTM(128)`, `LSTM(64)`,
   `Dense(96)` on row sequences `(32, 96)`, Adam, MSE, no metrics; on
   TensorFlow with `jit_compile=False` and `True` (XLA), the XLA row in a
   TensorFlow process of its own: once an XLA-compiled model has trained in
   a TensorFlow process, whole `fit` calls of that process' other models ran
-  about 2x slower at random (`benchmarks/tf_threads.py`);
+  about 2x slower at random;
 - `ours`: `build_model("lstm_autoencoder", preset="lstm_sequence_128_64",
   metrics=[])`: images in and out, `FastLSTM` layers (torch's fused LSTM op
   on the torch backend), the factory's `jit_compile`; and the same with the
   factory's default metrics (MSE, PSNR, SSIM); on torch also with Keras'
-  own fit step (`fast_train_step=False`) and with Keras' own batching of
-  the arrays in `fit` and `predict` (`fast_array_batches=False`);
+  own fit step (`model.fast_train_step = False`) and with Keras' own
+  batching of the arrays in `fit` and `predict`
+  (`model.fast_array_batches = False`);
 - `plain PyTorch`: `torch.nn.LSTM` model and `torch.optim.Adam`, the
-  reference of the speed issue (torch backend worker, when torch imports):
-  batches in order (Keras' `fit` shuffles), and inference returns one numpy
-  array like Keras' `predict`.
+  reference for training speed on torch (torch backend worker): batches in
+  order (Keras' `fit` shuffles), and inference returns one numpy array like
+  Keras' `predict`.
 
 Training: `--steps` batches of 64 random images per round, `--rounds` rounds,
 configurations interleaved round by round so machine noise falls on all
 alike; the first round (tracing, warm-up) is dropped; s/epoch is the median
-per-step time of the other rounds times 625 (source 000's 40,000 images at
-batch 64). Ratio: to the fastest stock Keras row. Inference: images/s of
-`predict` on `--predict-images` images at batch `--predict-batch` (best of 3
-after a warm-up). Layer cost: one functional model of `GaussianBlurLayer`,
+per-step time of the other rounds times 625 (40,000 images at batch 64).
+Ratio: to the fastest stock Keras row. Inference: images/s of `predict` on
+`--predict-images` images at batch `--predict-batch` (best of 3 after a
+warm-up). Layer cost: one functional model of `GaussianBlurLayer`,
 `ImageToRowSequence`, the LSTM stack and `RowSequenceToImage` against the
 same LSTM stack fed precomputed blurred row sequences (time ratio, 1.00 =
 free), as the ratio of the medians, as the median of each round's ratio
@@ -33,25 +36,32 @@ free), as the ratio of the medians, as the median of each round's ratio
 step; also the factory's `LSTMAutoencoder` behind a blur layer (a model
 nested in a model, which adds Keras' call of the inner model), and on torch
 the same three graphs as `FastModel`s (the toolkit's lean step, which walks
-into the nested model). On torch,
-ours against plain PyTorch in the same three ratios. Peak RSS: the worker
-process (all its configurations).
+into the nested model). On torch, ours against plain PyTorch in the same
+three ratios. Peak RSS: the worker process (all its configurations).
 
 Usage:
     python benchmarks/speed_table.py [--quick] [--backends tensorflow,jax,torch]
+        [--steps 40] [--rounds 4] [--predict-images 10000] [--predict-batch 1000]
+
+Smallest run (a smoke test, figures meaningless):
+    python benchmarks/speed_table.py --backends tensorflow --steps 1 --rounds 2
+        --predict-images 8 --predict-batch 8
 """
 
 import argparse
 import os
 import resource
+import sys
 import time
 
 from _harness import (
     emit,
+    exit_status,
     median,
     median_seconds,
     plain_torch_epoch,
     plain_torch_model,
+    print_run_metadata,
     run_worker,
     run_workers,
 )
@@ -74,6 +84,11 @@ def parse_args():
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--xla-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rounds is not None and args.rounds < 2:
+        parser.error(
+            "--rounds must be >= 2 (the first round is a warm-up). "
+            f"Received: --rounds {args.rounds}"
+        )
     quick = {"steps": 10, "rounds": 3, "predict_images": 2000}
     full = {"steps": 40, "rounds": 4, "predict_images": 10_000}
     for key, value in (quick if args.quick else full).items():
@@ -98,7 +113,7 @@ def stock_model(jit_compile):
 
 
 def _lstm_stack(x):
-    """Source 000's LSTM stack on row sequences, as in the factory model."""
+    """The row-LSTM's stack on row sequences, as in the factory model."""
     import keras
 
     from keras_seqimage.layers import FastLSTM
@@ -180,7 +195,7 @@ class TorchPlain:
 
 
 def _model_products(batch):
-    """`(m, k, n)` of every matrix product of source 000's forward pass.
+    """`(m, k, n, count)` of every matrix product of the row-LSTM's forward pass.
 
     Per LSTM layer: the input projection of all 32 steps at once
     `(batch * 32, inputs) @ (inputs, 4 * units)` and one recurrent product
@@ -417,8 +432,14 @@ def main():
         str(args.threads),
     ]
     backends = args.backends.split(",")
+    print_run_metadata(
+        backends,
+        f"--steps {args.steps} --rounds {args.rounds} --predict-images "
+        f"{args.predict_images} --predict-batch {args.predict_batch} "
+        f"--threads {args.threads}",
+    )
     rows = run_workers(__file__, backends, worker_args)
-    if "tensorflow" in backends:
+    if "tensorflow" in backends and any(r["backend"] == "tensorflow" for r in rows):
         xla_args = ["tensorflow", *worker_args, "--xla-only"]
         xla_rows = run_worker(__file__, "tensorflow", xla_args)
         at = next(
@@ -443,7 +464,8 @@ def main():
     stock = [r["s_per_epoch"] for r in rows if r["kind"] == "stock"]
     fastest_stock = min(stock) if stock else float("nan")
     print(
-        f"Source 000's model (170,848 parameters), batch {BATCH}: s/epoch = "
+        f"The row-LSTM (lstm_sequence_128_64, 170,848 parameters), batch {BATCH}: "
+        "s/epoch = "
         f"median ms/step of {args.rounds - 1} rounds of {args.steps} steps "
         f"(after a warm-up round) x {STEPS_PER_EPOCH}; inference on "
         f"{args.predict_images} images at batch {args.predict_batch}; "
@@ -492,6 +514,7 @@ def main():
     plain = by_config.get(("torch", "plain PyTorch (nn.LSTM, oneDNN)"))
     if ours and plain:
         print(f"training on torch: ours / plain PyTorch = {_ratios(ours, plain)}")
+    return exit_status()
 
 
 def _ratios(row, base):
@@ -511,4 +534,4 @@ def _ratios(row, base):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,8 +1,8 @@
-"""Training speed: the factory's source-000 model vs the same layers in plain Keras.
+"""Training speed: the factory's row-LSTM against the same layers in plain Keras.
 
-Seconds per epoch of source 000's row-LSTM (LSTM 128 -> LSTM 64 -> Dense 96,
-170,848 parameters) on random 32x32x3 images (default 40,000, batch 64, the
-source's 80% of CIFAR-10's training set):
+Seconds per epoch of the row-LSTM `lstm_sequence_128_64` (LSTM 128 -> LSTM 64
+-> Dense 96, 170,848 parameters) on random 32x32x3 images (default 40,000,
+batch 64: 80% of CIFAR-10's training set):
 
 - `factory`: `build_model("lstm_autoencoder", preset="lstm_sequence_128_64")`,
   images in and out (row sequences made inside the model), compiled by the
@@ -20,14 +20,18 @@ epochs here came out bimodal, ~45 s or ~87 s, so look at both), with ratios
 to the plain model with the same `jit_compile`. Each backend runs in its own process.
 
 Usage:
-    python benchmarks/train_speed.py [--images 40000] [--rounds 3]
+    python benchmarks/train_speed.py [--images 40000] [--batch-size 64] [--rounds 3]
+        [--backends tensorflow,jax]
+
+Smallest run (a smoke test, figures meaningless):
+    python benchmarks/train_speed.py --images 64 --rounds 2 --backends tensorflow
 """
 
 import argparse
-import os
+import sys
 import time
 
-from _harness import emit, median, run_workers
+from _harness import emit, exit_status, median, print_run_metadata, run_workers
 
 
 def parse_args():
@@ -37,7 +41,13 @@ def parse_args():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backends", default="tensorflow,jax")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.rounds is not None and args.rounds < 2:
+        parser.error(
+            "--rounds must be >= 2 (the first round is a warm-up). "
+            f"Received: --rounds {args.rounds}"
+        )
+    return args
 
 
 def plain_sequential():
@@ -116,11 +126,13 @@ def main():
         return
     worker_args = ["--images", str(args.images), "--rounds", str(args.rounds)]
     worker_args += ["--batch-size", str(args.batch_size)]
-    rows = run_workers(__file__, args.backends.split(","), worker_args)
+    backends = args.backends.split(",")
+    print_run_metadata(backends, " ".join(worker_args))
+    rows = run_workers(__file__, backends, worker_args)
     print(
-        f"Training epochs of source 000's model, {args.images} random 32x32x3 "
+        f"Training epochs of the row-LSTM, {args.images} random 32x32x3 "
         f"images, batch {args.batch_size}, median of {args.rounds - 1} epochs after "
-        f"a warm-up epoch ({os.cpu_count()} CPUs)\n"
+        f"a warm-up epoch\n"
     )
     print(
         "| backend | configuration | params | jit_compile | s/epoch "
@@ -146,7 +158,8 @@ def main():
             f"| {row['jit_compile']} | {row['seconds']:.1f} | {ratio} "
             f"| {fastest:.1f} | {fastest_ratio} | {row['all']} |"
         )
+    return exit_status()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -120,10 +120,11 @@ def ssim(y_true, y_pred, data_range: float = 1.0):
     shift_x = ops.mean(y_true, axis=(1, 2), keepdims=True)
     shift_y = ops.mean(y_pred, axis=(1, 2), keepdims=True)
     x, y = y_true - shift_x, y_pred - shift_y
-    # SSIM needs the variances only as their sum: four windowed means, each
-    # filtered on its own and only where the window fits (`crop`): on torch
-    # 2.5x faster than one call on the textbook's five means stacked along
-    # the batch, 1.3-2.8x on TensorFlow and JAX (benchmarks/metric_cost.py).
+    # SSIM needs the variances only as their sum, so four windowed means
+    # instead of the textbook's five; each is filtered in its own call (all
+    # of them stacked along the batch make one operand too large for the CPU's
+    # cache) and only where the window fits (`crop`): the valid filtering
+    # discards the border anyway.
     mu_x, mu_y, e_squares, e_xy = (
         gaussian_filter(
             image, sigma=SSIM_SIGMA, truncate=SSIM_TRUNCATE, crop=SSIM_RADIUS
