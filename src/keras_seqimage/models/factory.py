@@ -68,9 +68,9 @@ def build_model(
     - `jit_compile="auto"`: Keras' own choice, except: the row-sequence
       autoencoders (`lstm_autoencoder`, `simple_rnn_autoencoder`) on TensorFlow get
       `jit_compile=True` (XLA) unless the CPU has AVX-512 and TensorFlow sees
-      no GPU (XLA trained source 000's model 1.24-1.34x faster than without it
-      in three runs on an AVX2 CPU, and slower in five of six runs on an
-      AVX-512 CPU; Keras 3.15's "auto" leaves it off on CPU); the CNN-LSTM model on
+      no GPU (XLA trained the row-LSTM autoencoder faster on AVX2 CPUs and
+      slower on AVX-512 ones; Keras' "auto" leaves it off on CPU); the
+      CNN-LSTM model on
       TensorFlow and every recurrent model on torch get `jit_compile=False`
       (`torch.compile` fails on the fused LSTM op that `FastLSTM` calls).
       See docs/performance.md.
