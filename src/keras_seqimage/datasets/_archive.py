@@ -18,6 +18,7 @@ import tarfile
 import zipfile
 
 import numpy as np
+from numpy.lib import format as npy_format
 
 MIB = 2**20
 
@@ -218,11 +219,11 @@ def _read_npy(archive, info, cap):
         )
     with archive.open(info) as handle:
         try:
-            version = np.lib.format.read_magic(handle)
+            version = npy_format.read_magic(handle)
             read_header = (
-                np.lib.format.read_array_header_1_0
+                npy_format.read_array_header_1_0
                 if version == (1, 0)
-                else np.lib.format.read_array_header_2_0
+                else npy_format.read_array_header_2_0
             )
             shape, fortran_order, dtype = read_header(
                 handle, max_header_size=NPY_HEADER_CAP
