@@ -249,3 +249,124 @@ def check_non_negative_int(name, value):
             f"`{name}` must be a non-negative integer. Received: {name}={value!r}"
         )
     return int(value)
+
+
+# --------------------------------------------------------------------------
+# Image batches: one rule for the loaders, the baselines and the metrics
+# --------------------------------------------------------------------------
+
+_IMAGE_DTYPES = {
+    "float": "float images in [0, 1]; scale integer images first, e.g. "
+    "`images.astype('float32') / 255`",
+    "uint8_or_float": "uint8 (0..255) or float (in [0, 1]) images",
+}
+_LAYOUTS = {4: "(batch, height, width, channels)", 3: "(height, width, channels)"}
+
+
+def _subject(name, caller):
+    """The start of a message: "`x` must be" or "f expects `x` as"."""
+    return f"{caller} expects `{name}` as" if caller else f"`{name}` must be"
+
+
+def check_image_dtype(name, dtype, dtypes="float", caller=None):
+    """Check an image dtype: floats (in [0, 1]), or also uint8 (0..255).
+
+    Args:
+        name: the argument's name, for the message.
+        dtype: a numpy, backend or string dtype.
+        dtypes: `"float"` or `"uint8_or_float"`.
+        caller: optional name of the function or layer checking, for the
+            message ("psnr expects `y_true` as ..."); without it the message
+            reads "`y_true` must be ...".
+    """
+    try:
+        dtype = keras.backend.standardize_dtype(dtype)
+    except (ValueError, TypeError):  # object, structured, ...: not an image
+        dtype = str(dtype)
+    ok = dtype.startswith(("float", "bfloat")) or (
+        dtypes == "uint8_or_float" and dtype == "uint8"
+    )
+    if not ok:
+        raise ValueError(
+            f"{_subject(name, caller)} {_IMAGE_DTYPES[dtypes]}. "
+            f"Received: {name}.dtype={dtype}"
+        )
+
+
+def check_images(
+    name, images, *, ranks=4, dtypes="float", non_empty=False, caller=None
+):
+    """Check a batch of images (numpy array or backend tensor); return it.
+
+    The one rule every public entry point that takes images applies (the
+    loaders' `CorruptedPairs`, the baselines, the metrics), so that the same
+    bad batch gets the same message everywhere: the dtype first
+    (`check_image_dtype`), then the rank, then (if asked) that the batch is
+    not empty. Dimensions that are `None` (symbolic tensors) pass; a
+    TensorFlow graph tensor of unknown rank is refused as `<unknown rank>`.
+
+    Args:
+        name: the argument's name, for the message.
+        images: anything with `.shape` and `.dtype` (convert lists first).
+        ranks: int or tuple of ints, the allowed ranks (4: `(batch, height,
+            width, channels)`, 3: `(height, width, channels)`); `None` for
+            any batch `(n, ...)` of rank 2 or more. Defaults to `4`.
+        dtypes: `"float"` or `"uint8_or_float"`. Defaults to `"float"`.
+        non_empty: bool, refuse a batch of zero images (its first axis).
+            Defaults to `False`.
+        caller: optional name of the function or layer, for the message.
+
+    Returns:
+        `images`, unchanged.
+    """
+    check_image_dtype(name, images.dtype, dtypes, caller)
+    try:
+        shape = tuple(images.shape)
+    except (TypeError, ValueError):  # a TensorFlow graph tensor of unknown rank
+        shape = None
+    ranks = (ranks,) if isinstance(ranks, int) else ranks
+    if ranks is None:
+        layout = "(n, ...)"
+        rank_ok = shape is not None and len(shape) >= 2
+    else:
+        layout = " or ".join(_LAYOUTS.get(r, f"rank {r}") for r in ranks)
+        rank_ok = shape is not None and len(shape) in ranks
+    if not rank_ok:
+        received = "<unknown rank>" if shape is None else shape
+        raise ValueError(
+            f"{_subject(name, caller)} images of shape {layout}. "
+            f"Received: {name}.shape={received}"
+        )
+    if non_empty and shape[0] == 0:
+        raise ValueError(
+            f"{_subject(name, caller)} a non-empty batch of images {layout}. "
+            f"Received: {name}.shape={shape}"
+        )
+    return images
+
+
+def check_image_pair(first, second, names=("y_true", "y_pred"), **kwargs):
+    """`check_images` on two batches, which must also have the same shape.
+
+    Args:
+        first, second: the two batches (e.g. the target and the prediction).
+        names: their argument names. Defaults to `("y_true", "y_pred")`.
+        **kwargs: `ranks`, `dtypes` and `caller` of `check_images`.
+
+    Returns:
+        `(first, second)`, unchanged.
+    """
+    for name, images in zip(names, (first, second), strict=True):
+        check_images(name, images, **kwargs)
+    a, b = tuple(first.shape), tuple(second.shape)
+    if len(a) != len(b) or any(
+        x is not None and y is not None and x != y for x, y in zip(a, b, strict=True)
+    ):
+        caller = kwargs.get("caller")
+        both = f"`{names[0]}` and `{names[1]}`"
+        start = f"{caller} expects {both} of" if caller else f"{both} must have"
+        raise ValueError(
+            f"{start} the same shape. "
+            f"Received: {names[0]}.shape={a}, {names[1]}.shape={b}"
+        )
+    return first, second

@@ -10,10 +10,9 @@ from keras import ops
 
 from keras_seqimage import kernels
 from keras_seqimage._validation import (
-    check_float_dtype,
+    check_image_pair,
     check_positive,
     check_positive_int,
-    check_rank,
 )
 from keras_seqimage.ops import gaussian_filter
 
@@ -378,19 +377,8 @@ class PSNRLoss(keras.losses.Loss):
 
 def _check_images(y_true, y_pred, fn_name):
     """Check the pair of image batches and bring them to one float dtype."""
-    y_true = ops.convert_to_tensor(y_true)
-    y_pred = ops.convert_to_tensor(y_pred)
-    for name, tensor in (("y_true", y_true), ("y_pred", y_pred)):
-        check_rank(name, tensor.shape, 4, fn_name)
-        check_float_dtype(name, tensor.dtype, fn_name)
-    if any(
-        a is not None and b is not None and a != b
-        for a, b in zip(y_true.shape, y_pred.shape, strict=True)
-    ):
-        raise ValueError(
-            f"{fn_name} expects `y_true` and `y_pred` of the same shape. "
-            f"Received: y_true.shape={tuple(y_true.shape)}, "
-            f"y_pred.shape={tuple(y_pred.shape)}"
-        )
+    y_true, y_pred = check_image_pair(
+        ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred), caller=fn_name
+    )
     dtype = keras.backend.result_type(y_true.dtype, y_pred.dtype, "float32")
     return ops.cast(y_true, dtype), ops.cast(y_pred, dtype)
