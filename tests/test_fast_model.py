@@ -315,3 +315,43 @@ def test_fast_model_with_a_nested_toolkit_model_saves_and_loads(tmp_path):
         model.predict(x, batch_size=8, verbose=0),
         atol=1e-6,
     )
+
+
+def _outputs_and_weights(model, x):
+    return model.predict(x, verbose=0), [w.copy() for w in model.get_weights()]
+
+
+@pytest.mark.parametrize("refused", ["wrong shape", "uint8 into a toolkit model"])
+def test_a_refused_call_leaves_the_trained_model_usable(refused, tmp_path):
+    """fit, a refused predict, then predict / save / get_weights work the same.
+
+    On JAX Keras' loops take the variables out of the model while they run; a
+    batch refused inside the loop used to leave them empty.
+    """
+    from keras_seqimage.models import LSTMAutoencoder
+
+    keras.utils.set_random_seed(1)
+    if refused == "wrong shape":
+        model = FastModel(*_rows_graph())
+        bad = np.zeros((2, SHAPE[0], SHAPE[1] + 1, SHAPE[2]), "float32")
+    else:
+        model = LSTMAutoencoder(image_shape=SHAPE, encoder_units=(7, 4))
+        bad = np.zeros((2, *SHAPE), "uint8")
+    model.compile("adam", "mse")
+    x, y = _data()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    before, weights = _outputs_and_weights(model, x)
+    # Keras' own error for a plain graph (JAX: a TypeError from the LSTM cell).
+    with pytest.raises((ValueError, TypeError)):
+        model.predict(bad, verbose=0)
+    with pytest.raises((ValueError, TypeError)):
+        model.fit(bad, bad, verbose=0)
+    after, weights_after = _outputs_and_weights(model, x)
+    np.testing.assert_array_equal(after, before)
+    for got, want in zip(weights_after, weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), before, atol=1e-6)
+    history = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])

@@ -5,9 +5,10 @@ Keras keeps its torch code under `keras/src/backend/torch/`. Today that is
 the torch backend's fast path (`keras_seqimage.backend.torch`): `FastModel`'s
 leaner training and predict steps, its batching of numpy arrays, the callback
 list without per-step work nobody asked for, torch's own ops in the blur and
-the row-sequence layers, and `FastLSTM`'s fused kernel. On TensorFlow and
-JAX, which compile their steps, there is nothing to add, and the generic code
-runs. The `jit_compile` policy of the model factory sits beside it
+the row-sequence layers, and `FastLSTM`'s fused kernel. TensorFlow and JAX
+compile their steps, so there the generic code runs; the TensorFlow package
+holds its distribution strategy, and the JAX package keeps a model whole when
+one of Keras' loops raises. The `jit_compile` policy of the model factory sits beside it
 (`jit_compile.py`).
 
 The fast path reads a few private Keras and torch names (`compat.py`, one
@@ -26,6 +27,7 @@ that says why. Generic code asks `fast_path()` for the backend's module
 (`None`: use Keras' code); it never imports a backend module itself.
 """
 
+import contextlib
 import importlib
 import os
 import warnings
@@ -126,11 +128,23 @@ def backend_module(name):
 
     Imported on first use: it imports its backend's library.
     """
-    if name not in ("tensorflow", "torch"):
+    if name not in ("jax", "tensorflow", "torch"):
         raise ValueError(
-            f"`name` must be 'tensorflow' or 'torch'. Received: name={name!r}"
+            f"`name` must be 'jax', 'tensorflow' or 'torch'. Received: name={name!r}"
         )
     return importlib.import_module(f"keras_seqimage.backend.{name}")
+
+
+def loop_guard(model):
+    """A context for `model`'s `fit`/`evaluate`/`predict` that keeps it whole.
+
+    On JAX, a loop that raises gives the model its variables back
+    (`backend.jax.variables_kept_on_error`); elsewhere Keras keeps them in
+    the model and there is nothing to do.
+    """
+    if keras.backend.backend() == "jax":
+        return backend_module("jax").variables_kept_on_error(model)
+    return contextlib.nullcontext()
 
 
 def native_ops(x):

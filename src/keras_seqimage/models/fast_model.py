@@ -114,12 +114,14 @@ class FastModel(keras.Model):
         fast = backend.fast_path()
         if fast is not None and self.fast_array_batches:
             args, kwargs = fast.fit_arguments(self, super().fit, args, kwargs)
-        return super().fit(*args, **kwargs)
+        with backend.loop_guard(self):
+            return super().fit(*args, **kwargs)
 
     def evaluate(self, *args, **kwargs):
         """`keras.Model.evaluate`, after the model's input checks."""
         self._check_call_data(_first_argument(args, kwargs, "x"))
-        return super().evaluate(*args, **kwargs)
+        with backend.loop_guard(self):
+            return super().evaluate(*args, **kwargs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """`keras.Model.predict`; on the torch fast path, numpy arrays batched leaner.
@@ -135,9 +137,14 @@ class FastModel(keras.Model):
             )
             if outputs is not None:
                 return outputs
-        return super().predict(
-            x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
-        )
+        with backend.loop_guard(self):
+            return super().predict(
+                x,
+                batch_size=batch_size,
+                verbose=verbose,
+                steps=steps,
+                callbacks=callbacks,
+            )
 
     def predict_step(self, *args, **kwargs):
         """Keras' `predict_step`; on the torch fast path, the graph walk.
@@ -163,7 +170,8 @@ class FastModel(keras.Model):
 
         A refusal then leaves the model as it was: Keras' JAX loops, for one,
         take the variables out of the model before the loop and put them back
-        only when it ends. Subclasses check a batch in `_check_inputs`;
+        only when it ends (`backend.loop_guard` repairs that for errors raised
+        inside a loop). Subclasses check a batch in `_check_inputs`;
         datasets and generators are checked batch by batch in `call`.
         """
         check = getattr(self, "_check_inputs", None)
