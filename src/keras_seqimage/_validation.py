@@ -8,6 +8,7 @@ import math
 import numbers
 
 import keras
+import numpy as np
 
 
 def is_number(value):
@@ -80,14 +81,35 @@ def check_choice(name, value, choices):
 
 
 def check_rank(name, shape, ranks, layer):
-    """Check that a tensor `shape` has one of the allowed `ranks`."""
+    """Check that a tensor `shape` has one of the allowed `ranks`.
+
+    A shape of unknown rank (a TensorFlow graph traced for inputs of several
+    ranks) is refused too, as `<unknown rank>`.
+    """
     ranks = (ranks,) if isinstance(ranks, int) else tuple(ranks)
-    if len(shape) not in ranks:
+    dims = known_shape(shape)
+    if dims is None or len(dims) not in ranks:
         expected = " or ".join(str(r) for r in ranks)
         raise ValueError(
             f"{layer} expects `{name}` of rank {expected}. "
-            f"Received: {name}.shape={tuple(shape)}"
+            f"Received: {name}.shape={_shape_text(dims)}"
         )
+
+
+def known_shape(shape):
+    """`shape` as a tuple (`None` for unknown entries), or `None` if its rank is.
+
+    Only a TensorFlow graph tensor can have an unknown rank: one traced for
+    inputs of several ranks.
+    """
+    try:
+        return tuple(None if dim is None else int(dim) for dim in shape)
+    except (TypeError, ValueError):
+        return None
+
+
+def _shape_text(dims):
+    return "<unknown rank>" if dims is None else str(dims)
 
 
 def check_known_image_size(name, shape, caller):
@@ -120,7 +142,10 @@ def check_value_range(value_range, allow_none=False):
 
 def check_float_dtype(name, dtype, layer):
     """Reject integer and boolean images: the toolkit works on floats in [0, 1]."""
-    dtype = keras.backend.standardize_dtype(dtype)
+    try:
+        dtype = keras.backend.standardize_dtype(dtype)
+    except ValueError:  # strings, Python objects: no tensor dtype at all
+        dtype = str(getattr(dtype, "name", dtype))
     if not dtype.startswith(("float", "bfloat")):
         raise ValueError(
             f"{layer} expects `{name}` as floats in [0, 1]; scale integer images "
@@ -182,16 +207,122 @@ def check_image_shape(name, value, allow_none=(False, False)):
 def check_image_input(name, shape, image_shape, layer):
     """Check an image batch `shape` against a model's `image_shape`.
 
-    The rank must be 4 and every known entry of `image_shape` must match.
+    Rank 4, at least one image, and every entry known in both `shape` and
+    `image_shape` equal; an entry unknown in `shape` (a traced graph) is
+    skipped. The message names what differs, the shape the model was built
+    for and the shape received.
     """
-    check_rank(name, shape, 4, layer)
-    for actual, expected in zip(tuple(shape)[1:], image_shape, strict=True):
-        if expected is not None and actual is not None and actual != expected:
-            raise ValueError(
-                f"{layer} expects `{name}` of shape (batch, *image_shape) = "
-                f"(batch, {', '.join(str(d) for d in image_shape)}). "
-                f"Received: {name}.shape={tuple(shape)}"
-            )
+    dims = known_shape(shape)
+    built = f"(batch, {', '.join(str(d) for d in image_shape)})"
+    if dims is None or len(dims) != 4:
+        hint = ""
+        if dims is not None and len(dims) == 3:
+            hint = "; a single image needs a batch axis, e.g. `images[None]`"
+        raise ValueError(
+            f"{layer} expects `{name}` of shape (batch, height, width, channels) "
+            f"= {built}, rank 4. Received: {name}.shape={_shape_text(dims)}{hint}"
+        )
+    if dims[0] == 0:
+        raise ValueError(
+            f"{layer} expects `{name}` with at least one image. "
+            f"Received: {name}.shape={dims}"
+        )
+    wrong = [
+        f"{what} {expected}"
+        for what, actual, expected in zip(
+            ("height", "width", "channels"), dims[1:], image_shape, strict=True
+        )
+        if expected is not None and actual is not None and actual != expected
+    ]
+    if wrong:
+        if wrong[-1].startswith("channels"):
+            wrong[-1] = f"{image_shape[2]} channels"
+        raise ValueError(
+            f"{layer} expects `{name}` of shape (batch, height, width, channels) "
+            f"with the {' and '.join(wrong)} it was built for: {built}. "
+            f"Received: {name}.shape={dims}"
+        )
+
+
+def values_at_hand(x):
+    """Whether the values of `x` can be read now: a numpy array or eager tensor.
+
+    False for a symbolic tensor: a `keras.KerasTensor`, a TensorFlow graph
+    tensor (inside a `tf.function`, such as Keras' compiled steps), a JAX
+    tracer (inside `jax.jit`), a torch "meta" tensor (shapes only: Keras'
+    symbolic build on torch) or a tensor that `torch.compile` traces.
+    """
+    if isinstance(x, np.ndarray | np.generic):
+        return True
+    if isinstance(x, keras.KerasTensor):
+        return False
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.executing_eagerly() and not tf.is_symbolic_tensor(x)
+    if backend == "jax":
+        import jax
+
+        return not isinstance(x, jax.core.Tracer)
+    if backend == "torch":
+        import torch
+
+        if getattr(x, "is_meta", False):
+            return False
+        compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+        return not (compiling and compiling())
+    return True
+
+
+def check_finite_values(name, values, caller):
+    """Refuse NaN and infinity in an image batch (numpy array or eager tensor).
+
+    One vectorised pass and no copy when every value is finite: their sum
+    (accumulated in float32 or wider) is then finite, while a NaN or an inf
+    makes it NaN or inf. Only a sum that is not finite has the values
+    counted, for the message; a sum of finite values that overflows passes.
+    """
+    if isinstance(values, np.ndarray | np.generic):
+        values = np.asarray(values)
+        total = values.sum(dtype=np.result_type(values.dtype, np.float32))
+    else:
+        dtype = keras.backend.standardize_dtype(values.dtype)
+        wide = (
+            values
+            if dtype in ("float32", "float64")
+            else keras.ops.cast(values, "float32")
+        )
+        total = keras.ops.convert_to_numpy(keras.ops.sum(wide))
+    if np.isfinite(total):
+        return
+    values = np.asarray(keras.ops.convert_to_numpy(values))
+    bad = ~np.isfinite(values)
+    count = int(bad.sum())
+    if not count:
+        return
+    nan = int(np.isnan(values).sum())
+    images = np.flatnonzero(bad.reshape(len(values), -1).any(axis=1))
+    raise ValueError(
+        f"{caller} expects `{name}` of finite values: an image with NaN or inf "
+        "is refused, not restored. Received: "
+        f"{name}.shape={values.shape} with {nan} NaN and {count - nan} inf "
+        f"values, in {len(images)} of its {len(values)} images (the first: "
+        f"{name}[{images[0]}])"
+    )
+
+
+def nan_where_non_finite(images, outputs):
+    """`outputs` with every image whose input image holds a NaN or inf all NaN.
+
+    For a compiled step, where `check_finite_values` cannot read the values:
+    such an image then comes out as NaN (as does the loss), never finite.
+    `outputs` has the batch axis of `images` first.
+    """
+    axes = tuple(range(1, len(images.shape)))
+    finite = keras.ops.all(keras.ops.isfinite(images), axis=axes)
+    finite = keras.ops.reshape(finite, (-1,) + (1,) * (len(outputs.shape) - 1))
+    return keras.ops.where(finite, outputs, float("nan"))
 
 
 def check_size_divisible(name, shape, factor, why, caller=None):

@@ -70,7 +70,8 @@ class ImageToRowSequence(keras.layers.Layer):
             if input_shape[axis] is None:
                 raise ValueError(
                     f"{self.__class__.__name__}(order={self.order!r}) needs a "
-                    f"known {_AXIS_NAMES[axis]}. "
+                    f"known {_AXIS_NAMES[axis]}: it sets the features per step, "
+                    "so it must be known where the layer is traced. "
                     f"Received: inputs.shape={tuple(input_shape)}"
                 )
         return input_shape

@@ -12,6 +12,7 @@ from keras_seqimage._validation import (
     check_image_shape,
     check_non_negative_int,
     check_positive_int,
+    nan_where_non_finite,
 )
 from keras_seqimage.baselines import REGULARIZERS
 from keras_seqimage.layers.blur_estimator import (
@@ -82,6 +83,9 @@ class BlindReNetRestorer(ImageModel):
 
     Input shape:
         4D tensor `(batch, height, width, channels)`.
+        The model's `image_shape` (a `ValueError` names any other size,
+        channel count, rank or dtype, and an empty batch). NaN or inf is
+        refused, or comes out NaN in a compiled step (`docs/faq.md`).
 
     Output shape:
         Same as the input.
@@ -196,16 +200,23 @@ class BlindReNetRestorer(ImageModel):
         self.train_experts = train_experts
 
     def estimate_sigma(self, images):
-        """The blur the model estimates for each image, `(batch,)`."""
-        images = keras.ops.convert_to_tensor(images)
+        """The blur the model estimates for each image, `(batch,)`.
+
+        Inputs are checked as the model's (`ValueError`); in a compiled step,
+        an image with NaN or inf gets the estimate NaN.
+        """
+        if not hasattr(images, "shape"):
+            images = keras.ops.convert_to_tensor(images)
         self._check_inputs(images)
+        images = keras.ops.convert_to_tensor(images)
         probes = []
         for k in range(len(self.sigmas)):
             x = images
             for order in ("rows", "columns"):
                 x = self.get_layer(f"probe_{k}_{order}")(x)
             probes.append(x)
-        return self.get_layer("blur_estimator")([images, *probes])
+        sigma = self.get_layer("blur_estimator")([images, *probes])
+        return nan_where_non_finite(images, sigma)
 
     def load_experts(self, models):
         """Copy trained per-sigma `ReNetRestorer`s into the experts.

@@ -70,6 +70,9 @@ class CNNLSTMDirectAttention(ImageModel):
 
     Input shape:
         4D float tensor `(batch, height, width, channels)`, values in `[0, 1]`.
+        The model's `image_shape` (a `ValueError` names any other size,
+        channel count, rank or dtype, and an empty batch). NaN or inf is
+        refused, or comes out NaN in a compiled step (`docs/faq.md`).
 
     Output shape:
         Same as the input.

@@ -48,6 +48,9 @@ class ConvAutoencoder(ImageModel):
 
     Input shape:
         4D tensor `(batch, height, width, channels)`.
+        The model's `image_shape` (a `ValueError` names any other size,
+        channel count, rank or dtype, and an empty batch). NaN or inf is
+        refused, or comes out NaN in a compiled step (`docs/faq.md`).
 
     Output shape:
         Same as the input.
@@ -61,6 +64,11 @@ class ConvAutoencoder(ImageModel):
     >>> images = np.random.rand(3, 6, 4, 2).astype("float32")
     >>> tuple(model(images).shape)
     (3, 6, 4, 2)
+    >>> images[1, 2, 3, 0] = np.nan
+    >>> model(images)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ConvAutoencoder expects `inputs` of finite values: ... inputs[1])
 
     Reference:
         Source report 002 (`docs/models/conv_autoencoder.md`).

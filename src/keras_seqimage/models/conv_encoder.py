@@ -4,6 +4,7 @@ import keras
 
 from keras_seqimage._validation import (
     check_finite_non_negative,
+    check_image_input,
     check_positive_int,
     check_positive_int_tuple,
     check_rank,
@@ -24,7 +25,9 @@ class ConvEncoder(keras.layers.Layer):
 
     A layer, not a model: the input size and channel count come from the data
     when it is built, so one configuration serves MNIST and CIFAR-10. Height
-    and width must be known and at least `pool_size ** len(filters)`.
+    and width must be known and at least `pool_size ** len(filters)`; once
+    built, the layer takes only images of the size and channels it was built
+    for (a `ValueError` otherwise).
 
     Args:
         filters: tuple of ints, the filters of each convolution. Defaults to
@@ -119,10 +122,16 @@ class ConvEncoder(keras.layers.Layer):
                 f"needs height and width >= {smallest}. "
                 f"Received: inputs.shape={input_shape}"
             )
+        # Once built, the Dense layer fixes the size and the first convolution
+        # the channels: say so, before a backend's shape error would.
+        built = getattr(self, "_built_image_shape", None)
+        if built is not None:
+            check_image_input("inputs", input_shape, built, name)
         return input_shape
 
     def build(self, input_shape):
         shape = self._checked_shape(input_shape)
+        self._built_image_shape = tuple(shape[1:])
         for conv, pool in zip(self.convs, self.pools, strict=True):
             conv.build(shape)
             shape = conv.compute_output_shape(shape)

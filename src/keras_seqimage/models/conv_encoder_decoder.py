@@ -50,6 +50,9 @@ class ConvEncoderDecoder(ImageModel):
 
     Input shape:
         4D float tensor `(batch, height, width, channels)`, values in `[0, 1]`.
+        The model's `image_shape` (a `ValueError` names any other size,
+        channel count, rank or dtype, and an empty batch). NaN or inf is
+        refused, or comes out NaN in a compiled step (`docs/faq.md`).
 
     Output shape:
         Same as the input (values near `[0, 1]` once trained; clip them for

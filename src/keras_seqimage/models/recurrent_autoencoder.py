@@ -210,6 +210,9 @@ class LSTMAutoencoder(RecurrentAutoencoder):
 
     Input shape:
         4D tensor `(batch, height, width, channels)`.
+        The model's `image_shape` (a `ValueError` names any other size,
+        channel count, rank or dtype, and an empty batch). NaN or inf is
+        refused, or comes out NaN in a compiled step (`docs/faq.md`).
 
     Output shape:
         Same as the input.
@@ -286,6 +289,9 @@ class SimpleRNNAutoencoder(RecurrentAutoencoder):
 
     Input shape:
         4D tensor `(batch, height, width, channels)`.
+        The model's `image_shape` (a `ValueError` names any other size,
+        channel count, rank or dtype, and an empty batch). NaN or inf is
+        refused, or comes out NaN in a compiled step (`docs/faq.md`).
 
     Output shape:
         Same as the input.

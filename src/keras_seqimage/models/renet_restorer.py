@@ -92,6 +92,9 @@ class ReNetRestorer(ImageModel):
 
     Input shape:
         4D tensor `(batch, height, width, channels)`.
+        The model's `image_shape` (a `ValueError` names any other size,
+        channel count, rank or dtype, and an empty batch). NaN or inf is
+        refused, or comes out NaN in a compiled step (`docs/faq.md`).
 
     Output shape:
         Same as the input.
