@@ -24,7 +24,6 @@ from keras_seqimage.models import (
     ConvAutoencoder,
     ConvEncoder,
     ConvEncoderDecoder,
-    FastModel,
     LSTMAutoencoder,
     ReNetRestorer,
     SimpleRNNAutoencoder,
@@ -74,30 +73,9 @@ def images(shape, seed=0, dtype="float32"):
     return np.random.default_rng(seed).random(shape).astype(dtype)
 
 
-@functools.cache
-def _fast_model_checks_at_entry():
-    """Whether `FastModel.predict` runs `_check_inputs` before Keras does."""
-
-    class RefusedError(Exception):
-        pass
-
-    class Probe(FastModel):
-        def _check_inputs(self, inputs):
-            raise RefusedError
-
-    inputs = keras.Input((2,))
-    probe = Probe(inputs, keras.layers.Dense(1)(inputs))
-    try:
-        probe.predict(np.zeros((1, 2), "float32"), verbose=0)
-    except RefusedError:
-        return True
-    return False
-
-
 @pytest.fixture
 def entry_check():
-    if not _fast_model_checks_at_entry():
-        pytest.skip("needs FastModel.predict to run `_check_inputs` before Keras")
+    """Marks the tests of `FastModel`'s entry check (fit/predict/evaluate)."""
 
 
 def assert_refused(name, x, pattern, entry_check=False):

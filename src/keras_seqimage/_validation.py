@@ -10,6 +10,8 @@ import numbers
 import keras
 import numpy as np
 
+from keras_seqimage import backend
+
 
 def is_number(value):
     """True for real numbers (numpy scalars included), False for bools."""
@@ -256,22 +258,9 @@ def values_at_hand(x):
         return True
     if isinstance(x, keras.KerasTensor):
         return False
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.executing_eagerly() and not tf.is_symbolic_tensor(x)
-    if backend == "jax":
-        import jax
-
-        return not isinstance(x, jax.core.Tracer)
-    if backend == "torch":
-        import torch
-
-        if getattr(x, "is_meta", False):
-            return False
-        compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)
-        return not (compiling and compiling())
+    name = keras.backend.backend()
+    if name in ("jax", "tensorflow", "torch"):
+        return backend.backend_module(name).values_at_hand(x)
     return True
 
 

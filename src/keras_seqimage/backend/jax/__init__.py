@@ -43,3 +43,10 @@ def variables_kept_on_error(model):
             if compat.variable_tensor(variable) is None and value is not None:
                 compat.set_variable_tensor(variable, value)
         raise
+
+
+def values_at_hand(x):
+    """Whether `x`'s values can be read now (not a tracer inside `jax.jit`)."""
+    import jax
+
+    return not isinstance(x, jax.core.Tracer)

@@ -36,6 +36,20 @@ def predict_step(model, data):
     return torch_predict_step(model, data)
 
 
+def values_at_hand(x):
+    """Whether `x`'s values can be read now.
+
+    Not for a "meta" tensor (shapes only: Keras' symbolic build on torch) or
+    while `torch.compile` traces.
+    """
+    import torch
+
+    if getattr(x, "is_meta", False):
+        return False
+    compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+    return not (compiling and compiling())
+
+
 __all__ = [
     "fit_arguments",
     "fused_lstm_call",
@@ -46,4 +60,5 @@ __all__ = [
     "predict_step",
     "store_kernels_in_torch_order",
     "train_step",
+    "values_at_hand",
 ]
