@@ -34,6 +34,10 @@ CASES = {
         + (["--profile-rounds", "1"] if BACKEND == "torch" else []),
         "| FastModel | the stack on precomputed rows |",
     ),
+    "photo_restoration.py": (
+        ["--photos", "camera", "--crop", "48", "--sigmas", "1.5", "--noises", "0.01"],
+        "| 1.5 | 0.01 | self-tuning Wiener |",
+    ),
     "speed_table.py": (
         ["--steps", "1", "--rounds", "2", "--predict-images", "8"]
         + ["--predict-batch", "8", "--backends", BACKEND],

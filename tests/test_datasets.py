@@ -515,3 +515,25 @@ def test_pairs_argument_errors():
         CorruptedPairs(images, batch_size=5, drop_remainder=True)
     with pytest.raises(ValueError, match=r"Received: images.shape=\(0, 2\)"):
         corrupt_in_batches(np.zeros((0, 2), np.uint8), None)
+
+
+def test_photo_splits_are_disjoint_and_load_full_size():
+    from keras_seqimage.datasets import (
+        PHOTO_TEST_SET,
+        PHOTO_TRAIN_SET,
+        load_photo,
+        load_photos,
+    )
+
+    pytest.importorskip("skimage")
+    assert not set(PHOTO_TEST_SET) & set(PHOTO_TRAIN_SET)
+    assert "cat" not in PHOTO_TRAIN_SET  # skimage.data.cat is chelsea (TEST)
+    camera = load_photo("camera")
+    assert camera.shape == (512, 512, 1) and camera.dtype == np.float32
+    grace = load_photo("grace_hopper")
+    assert grace.shape == (600, 512, 3) and 0.0 <= grace.min() <= grace.max() <= 1.0
+    assert list(load_photos("test")) == list(PHOTO_TEST_SET)
+    with pytest.raises(ValueError, match=r"`name` must be one of .*name='cat'"):
+        load_photo("cat")
+    with pytest.raises(ValueError, match=r"`split` must be one of .*split='val'"):
+        load_photos("val")

@@ -269,8 +269,17 @@ def test_bad_arguments_to_the_op():
         gaussian_filter(images, 1.0, mode="symmetric")
     with pytest.raises(ValueError, match=r"`max_sigma` is required"):
         gaussian_filter(images, np.ones((1,), "float32"))
-    with pytest.raises(ValueError, match=r"shape \(batch,\).*\(1, 2\)"):
-        gaussian_filter(images, np.ones((1, 2), "float32"), max_sigma=1.0)
+    with pytest.raises(ValueError, match=r"shape \(batch,\) or \(batch, 2\).*\(1, 3\)"):
+        gaussian_filter(images, np.ones((1, 3), "float32"), max_sigma=1.0)
+
+
+def test_per_image_anisotropic_sigma_matches_scipy():
+    images = np.random.default_rng(0).uniform(size=(3, 13, 17, 2)).astype("float32")
+    sigma = np.array([[0.0, 1.0], [2.0, 0.5], [1.5, 1.5]], "float32")
+    blurred = np.asarray(gaussian_filter(images, sigma, max_sigma=2.0))
+    for image, out, (s_h, s_w) in zip(images, blurred, sigma, strict=True):
+        expected = ndi.gaussian_filter(image, sigma=(s_h, s_w, 0))
+        np.testing.assert_allclose(out, expected, atol=1e-5)
 
 
 def test_integer_images_are_rejected():

@@ -3,12 +3,14 @@
 from keras_seqimage import (
     baselines,
     datasets,
+    degradation,
     distribution,
     layers,
     metrics,
     models,
     ops,
 )
+from keras_seqimage.degradation import Degradation, degrade
 from keras_seqimage.layers import *  # noqa: F403
 from keras_seqimage.models import *  # noqa: F403
 
@@ -18,6 +20,9 @@ __all__ = [
     "__version__",
     "baselines",
     "datasets",
+    "degradation",
+    "Degradation",
+    "degrade",
     "distribution",
     "layers",
     "metrics",

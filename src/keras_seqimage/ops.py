@@ -81,7 +81,8 @@ def gaussian_filter(
             known height and width; values are expected in `[0, 1]` (any
             float range works, the filter is linear).
         sigma: float, pair `(sigma_h, sigma_w)`, or a float tensor of shape
-            `(batch,)` with one isotropic sigma per image (then `max_sigma` is
+            `(batch,)` with one isotropic sigma per image or `(batch, 2)` with
+            one `(sigma_h, sigma_w)` per image (then `max_sigma` is
             required). Sigma 0 on an axis leaves that axis unblurred, as in
             scipy. Defaults to `1.0`.
         mode: boundary mode, one of scipy's `"reflect"` (`d c b a | a b c d`),
@@ -146,16 +147,20 @@ def gaussian_filter(
     max_sigma = check_finite_non_negative("max_sigma", max_sigma)
     radius = kernels.kernel_radius(max_sigma, truncate)
     sigma = ops.cast(sigma, dtype)
-    if len(sigma.shape) != 1:
+    if len(sigma.shape) not in (1, 2) or (
+        len(sigma.shape) == 2 and sigma.shape[1] != 2
+    ):
         raise ValueError(
-            "A tensor `sigma` must have shape (batch,). "
+            "A tensor `sigma` must have shape (batch,) or (batch, 2). "
             f"Received: sigma.shape={tuple(sigma.shape)}"
         )
+    if len(sigma.shape) == 1:
+        sigma = ops.stack([sigma, sigma], axis=1)
     weights = kernels.gaussian_weights(sigma, radius, truncate, xp=ops, dtype=dtype)
     x = images
     for axis in (1, 2):
         size = x.shape[axis]
-        operator = kernels.axis_operator(weights, size, mode, xp=ops)
+        operator = kernels.axis_operator(weights[:, axis - 1], size, mode, xp=ops)
         if crop:
             operator = operator[:, crop : size - crop, :]
         x = _filter_axis(x, operator, axis, mode, cval)

@@ -10,6 +10,8 @@ backend), and its separable counterpart, one concept per module:
   `WienerDeconvolution`, `gaussian_transfer`;
 - `inverse`: `regularized_inverse` (one axis), `separable_deconvolution`,
   `tune_separable_deconvolution`;
+- `self_tuning`: `self_tuning_wiener` (the balance set from the image's own
+  noise, `estimate_noise`, by the fitted rule `wiener_balance`);
 - `tuning`: what both share: `REGULARIZERS`, `DEFAULT_BALANCES` and the rule
   by which a `tune_*` function chooses a balance.
 
@@ -20,6 +22,12 @@ from keras_seqimage.baselines.inverse import (
     regularized_inverse,
     separable_deconvolution,
     tune_separable_deconvolution,
+)
+from keras_seqimage.baselines.self_tuning import (
+    estimate_noise,
+    self_tuning_wiener,
+    signal_power,
+    wiener_balance,
 )
 from keras_seqimage.baselines.tuning import DEFAULT_BALANCES, REGULARIZERS
 from keras_seqimage.baselines.wiener import (
@@ -35,10 +43,14 @@ __all__ = [
     "REGULARIZERS",
     "WIENER_MODES",
     "WienerDeconvolution",
+    "estimate_noise",
     "gaussian_transfer",
     "regularized_inverse",
+    "self_tuning_wiener",
     "separable_deconvolution",
+    "signal_power",
     "tune_separable_deconvolution",
     "tune_wiener",
+    "wiener_balance",
     "wiener_deconvolution",
 ]

@@ -85,3 +85,95 @@ def photo_patches(size=32, scale=0.25, stride=None, photos=BUNDLED_PHOTOS):
         )
     patches = np.clip(np.stack(patches), 0.0, 1.0).astype("float32")
     return patches, np.asarray(owners)
+
+
+#: Full-size photographs that no training or tuning ever sees: the test split
+#: of `benchmarks/photo_restoration.py` (colour and grey; all ship inside
+#: installed packages: scikit-image, and matplotlib's `grace_hopper.jpg`).
+PHOTO_TEST_SET = ("astronaut", "chelsea", "coffee", "rocket", "camera", "grace_hopper")
+
+#: Full-size photographs for training and tuning (scikit-image's other photos;
+#: `skimage.data.cat` is `chelsea`, a test photo, and is left out).
+PHOTO_TRAIN_SET = (
+    "brick",
+    "grass",
+    "gravel",
+    "moon",
+    "coins",
+    "clock",
+    "cell",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "stereo_motorcycle",
+)
+
+
+def load_photo(name):
+    """One photograph of `PHOTO_TEST_SET` or `PHOTO_TRAIN_SET`, full size.
+
+    Read from the installed scikit-image (or, for `"grace_hopper"`,
+    matplotlib's sample data through Pillow); nothing is downloaded. Grey
+    photos keep one channel, colour ones three.
+
+    Args:
+        name: str, a name in `PHOTO_TEST_SET` or `PHOTO_TRAIN_SET`.
+
+    Returns:
+        float32 array `(height, width, channels)` in [0, 1], `channels` 1 or 3.
+
+    Example:
+
+    >>> photo = load_photo("camera")
+    >>> photo.shape, photo.dtype.name
+    ((512, 512, 1), 'float32')
+    """
+    known = PHOTO_TEST_SET + PHOTO_TRAIN_SET
+    if not isinstance(name, str) or name not in known:
+        raise ValueError(
+            f"`name` must be one of {list(known)}. Received: name={name!r}"
+        )
+    if name == "grace_hopper":
+        import matplotlib.cbook
+        from PIL import Image
+
+        with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as file:
+            image = np.asarray(Image.open(file).convert("RGB"))
+    else:
+        try:
+            import skimage.data
+        except ImportError as error:  # pragma: no cover - depends on the install
+            raise ImportError(
+                "load_photo needs scikit-image: pip install 'keras-seqimage[examples]'"
+            ) from error
+        image = getattr(skimage.data, name)()
+        if isinstance(image, tuple):  # stereo_motorcycle: (left, right, disparity)
+            image = image[0]
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[..., None]
+    return (image[..., :3].astype("float32") / 255.0).astype("float32")
+
+
+def load_photos(split="test"):
+    """The photographs of a split, full size, by name.
+
+    Args:
+        split: `"test"` (`PHOTO_TEST_SET`, never for training or tuning) or
+            `"train"` (`PHOTO_TRAIN_SET`). Defaults to `"test"`.
+
+    Returns:
+        dict `{name: float32 array (height, width, channels) in [0, 1]}` in
+        the split's order.
+
+    Example:
+
+    >>> sorted(load_photos("test"))[:2]
+    ['astronaut', 'camera']
+    """
+    splits = {"test": PHOTO_TEST_SET, "train": PHOTO_TRAIN_SET}
+    if split not in splits:
+        raise ValueError(
+            f"`split` must be one of {list(splits)}. Received: split={split!r}"
+        )
+    return {name: load_photo(name) for name in splits[split]}

@@ -1,6 +1,7 @@
 """Keras layers: row sequences, scipy-exact blur and the corruptions of the sources."""
 
 from keras_seqimage.layers.blur_estimator import BlurEstimator, BlurInterpolation
+from keras_seqimage.layers.degradation import DegradationLayer
 from keras_seqimage.layers.direct_attention_lstm_decoder import (
     DirectAttentionLSTMDecoder,
 )
@@ -13,6 +14,7 @@ from keras_seqimage.layers.row_sequence import ImageToRowSequence, RowSequenceTo
 
 __all__ = [
     "AdditiveGaussianNoise",
+    "DegradationLayer",
     "DirectAttentionLSTMDecoder",
     "FastLSTM",
     "GaussianBlurLayer",
