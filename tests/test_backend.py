@@ -146,3 +146,18 @@ def test_an_accessor_that_fails_turns_the_fast_path_off_and_fit_trains_the_same(
 def test_torch_backend_subprocess():
     pytest.importorskip("torch")
     assert_file_passes_on_torch(__file__)
+
+
+@torch_only
+def test_asking_the_gate_draws_nothing_from_the_seeded_random_state():
+    def weights_after_seed(ask_gate):
+        keras.utils.set_random_seed(5)
+        if ask_gate:
+            backend.set_fast_path(None)
+            compat._sample.cache_clear()
+            assert compat.unresolved() == []
+        layer = keras.layers.Dense(3)
+        layer.build((None, 4))
+        return keras.ops.convert_to_numpy(layer.kernel)
+
+    np.testing.assert_array_equal(weights_after_seed(True), weights_after_seed(False))

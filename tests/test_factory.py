@@ -6,7 +6,7 @@ import pytest
 
 from keras_seqimage.backend import jit_compile
 from keras_seqimage.metrics import PSNR, SSIM
-from keras_seqimage.models import MODELS, build_model, factory, list_models
+from keras_seqimage.models import MODELS, build_model, list_models
 from tests.helpers import assert_saving_round_trip
 
 EXPECTED_PRESET_PARAMS = {
@@ -59,10 +59,10 @@ def test_compile_defaults_per_backend():
 @pytest.mark.parametrize("avx512", [True, False])
 def test_tensorflow_recurrent_default_follows_the_cpu(monkeypatch, avx512):
     monkeypatch.setattr(jit_compile, "cpu_has_avx512", lambda: avx512)
-    monkeypatch.setattr(factory, "_tensorflow_sees_gpu", lambda: False)
+    monkeypatch.setattr(jit_compile, "tensorflow_sees_gpu", lambda: False)
     lstm = build_model("lstm_autoencoder", encoder_units=(4,), input_shape=(8, 8, 1))
     assert lstm.jit_compile is (not avx512)
-    monkeypatch.setattr(factory, "_tensorflow_sees_gpu", lambda: True)
+    monkeypatch.setattr(jit_compile, "tensorflow_sees_gpu", lambda: True)
     lstm = build_model("lstm_autoencoder", encoder_units=(4,), input_shape=(8, 8, 1))
     assert lstm.jit_compile is True
 

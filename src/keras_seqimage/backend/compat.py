@@ -31,9 +31,14 @@ def _accessor(probe):
 
 @functools.cache
 def _sample():
-    """A tiny compiled functional model, its Dense layer, Adam built on it."""
+    """A tiny compiled functional model, its Dense layer, Adam built on it.
+
+    Initialised with zeros: a probe must not draw from the random state the
+    user seeded (`keras.utils.set_random_seed`), or the weights of the model
+    built next would depend on whether the gate had been asked before.
+    """
     inputs = keras.Input((2,))
-    dense = keras.layers.Dense(1)
+    dense = keras.layers.Dense(1, kernel_initializer="zeros")
     model = keras.Model(inputs, dense(inputs))
     model.compile(optimizer=keras.optimizers.Adam(), loss="mse")
     model.optimizer.build(model.trainable_variables)
@@ -89,7 +94,7 @@ def run_through_graph(model, x, operation_fn):
 
 
 def _probe_call_has_training_arg():
-    return call_has_training_arg(keras.layers.Dropout(0.5)) is True
+    return call_has_training_arg(keras.layers.Dropout(0.5, seed=1)) is True
 
 
 @_accessor(_probe_call_has_training_arg)
@@ -198,7 +203,9 @@ def is_backend_optimizer(optimizer):
 
 
 def _probe_retrack():
-    layer = keras.layers.LSTM(1)
+    layer = keras.layers.LSTM(
+        1, kernel_initializer="zeros", recurrent_initializer="zeros", seed=1
+    )
     layer.build((None, 1, 1))
     retrack_torch_parameters(layer.cell)
     return True
