@@ -5,6 +5,8 @@
 # Release checks (CI runs them after `make test`):
 #   make test-torch      installs torch (TORCH_SPEC) into .venv and runs pytest on the
 #                        torch backend (FastLSTM's fused path against the stock LSTM)
+#   make test-min        the oldest releases the package declares (.ci/min-versions.txt)
+#                        in .venv-min: a subset of the tests on TensorFlow and on torch
 #   make docs            mkdocs build --strict into site/ (offline)
 #   make dist            sdist + wheel into dist/
 #   make test-installed  installs the wheel into a fresh venv outside the tree and
@@ -36,7 +38,28 @@ else
 TORCH_TEST_ENV := OMP_NUM_THREADS=1
 endif
 
-.PHONY: demo test lint test-tensorflow test-jax test-torch bench clean docs dist test-installed import-time
+# The oldest supported releases: pyproject.toml's floors, pinned in MIN_VERSIONS (a test
+# in tests/test_package.py checks that they agree), in a venv of their own. Elsewhere, for
+# torch's CPU-only wheel: make test-min MIN_PIP_ARGS="--extra-index-url \
+#   https://download.pytorch.org/whl/cpu"
+MIN_VENV ?= .venv-min
+MIN_PY := $(MIN_VENV)/bin/python
+MIN_STAMP := $(MIN_VENV)/.installed-stamp
+MIN_VERSIONS := .ci/min-versions.txt
+MIN_PIP_ARGS ?=
+# A subset, to keep the job to a few minutes: what breaks when Keras or TensorFlow moves
+# (saving and loading, FastModel, data-parallel training, the blur against scipy,
+# metrics, one model family, the package's metadata and docs snippets) on TensorFlow, and
+# the torch fast path, which reads Keras' private names, on torch (FastLSTM's
+# torch-subprocess test is left to the torch run).
+MIN_TESTS_TENSORFLOW ?= tests/test_package.py tests/test_saving.py tests/test_fast_model.py \
+	tests/test_distribution.py tests/test_gaussian_blur.py tests/test_metrics.py \
+	tests/test_renet_restorer.py tests/test_row_sequence.py tests/test_fast_lstm.py \
+	--deselect tests/test_fast_lstm.py::test_torch_backend_subprocess
+MIN_TESTS_TORCH ?= tests/test_fast_model.py tests/test_fast_lstm.py \
+	tests/test_torch_train_step.py
+
+.PHONY: demo test lint test-tensorflow test-jax test-torch test-min bench clean docs dist test-installed import-time
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,6 +95,19 @@ $(TORCH_STAMP): $(STAMP)
 
 test-torch: $(TORCH_STAMP)
 	KERAS_BACKEND=torch $(TORCH_TEST_ENV) $(PY) $(PYTEST) $(PYTEST_ARGS)
+
+$(MIN_STAMP): pyproject.toml $(MIN_VERSIONS)
+	test -x $(MIN_PY) || $(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_PY) -m pip install --quiet --upgrade pip
+	$(MIN_PY) -m pip install --quiet $(MIN_PIP_ARGS) -c $(MIN_VERSIONS) -e ".[torch,examples,test]"
+	touch $(MIN_STAMP)
+
+# KERAS_SEQIMAGE_TEST_MIN=1: a test checks that the pinned releases are the ones installed.
+test-min: $(MIN_STAMP)
+	KERAS_BACKEND=tensorflow KERAS_SEQIMAGE_TEST_MIN=1 $(MIN_PY) $(PYTEST) \
+		$(MIN_TESTS_TENSORFLOW) $(PYTEST_ARGS)
+	KERAS_BACKEND=torch KERAS_SEQIMAGE_TEST_MIN=1 $(TORCH_TEST_ENV) $(MIN_PY) $(PYTEST) \
+		$(MIN_TESTS_TORCH) $(PYTEST_ARGS)
 
 docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
@@ -115,4 +151,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/import_time.py --runs 3
 
 clean:
-	rm -rf $(VENV) outputs build dist site .pytest_cache .hypothesis
+	rm -rf $(VENV) $(MIN_VENV) outputs build dist site .pytest_cache .hypothesis

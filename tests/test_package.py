@@ -23,6 +23,12 @@ import keras_seqimage
 
 DIST = "keras-seqimage"
 INSTALLED = os.environ.get("KERAS_SEQIMAGE_TEST_INSTALLED") == "1"
+# Set by `make test-min`, which installs the releases pinned in MIN_VERSIONS.
+MIN_VERSIONS_RUN = os.environ.get("KERAS_SEQIMAGE_TEST_MIN") == "1"
+ROOT = Path(__file__).resolve().parents[1]
+MIN_VERSIONS = ROOT / ".ci" / "min-versions.txt"
+# The dependencies whose floors `make test-min` tests (torch: the `torch` extra's).
+FLOORED = {"keras", "tensorflow", "numpy", "scipy", "torch"}
 # Top-level modules `import keras_seqimage` may add to those `import keras` loaded.
 ALLOWED_AT_IMPORT = {"keras_seqimage", "numpy", "scipy"}
 
@@ -160,3 +166,53 @@ def test_getting_started_snippets_run(tmp_path, monkeypatch):
         exec(compile(block, str(GETTING_STARTED), "exec"), namespace)
     assert namespace["restorer"].output_shape == (None, 32, 32, 3)
     assert namespace["model"].count_params() == 170_848
+
+
+def _pins():
+    """`{name: Version}` of MIN_VERSIONS' `name==version` lines."""
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    pins = {}
+    for line in MIN_VERSIONS.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            (spec,) = Requirement(line).specifier
+            assert spec.operator == "==", line
+            pins[Requirement(line).name] = Version(spec.version)
+    return pins
+
+
+def test_min_versions_pin_the_declared_floors():
+    """`.ci/min-versions.txt` pins a release of each floor's own minor release.
+
+    `keras>=3.10` in pyproject.toml, `keras==3.10.x` there: what `make test-min`
+    tests is what the package declares.
+    """
+    if not MIN_VERSIONS.is_file():
+        pytest.skip(".ci/ is not shipped with an installed package")
+    tomllib = pytest.importorskip("tomllib")
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    floors = {}
+    for text in [*project["dependencies"], *project["optional-dependencies"]["torch"]]:
+        requirement = Requirement(text)
+        lower = [s.version for s in requirement.specifier if s.operator == ">="]
+        if lower:
+            floors[requirement.name] = Version(lower[0])
+    pins = _pins()
+    assert set(pins) == FLOORED and FLOORED <= set(floors)
+    for name, pin in pins.items():
+        floor = floors[name]
+        assert pin >= floor and pin.release[:2] == floor.release[:2], (name, pin, floor)
+
+
+@pytest.mark.skipif(not MIN_VERSIONS_RUN, reason="only for `make test-min`")
+def test_min_versions_are_installed():
+    from packaging.version import Version
+
+    for name, pin in _pins().items():
+        installed = Version(importlib.metadata.version(name))
+        assert Version(installed.public) == pin, (name, str(installed), str(pin))

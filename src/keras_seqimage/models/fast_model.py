@@ -23,6 +23,11 @@ def _bool_attribute(name):
     return property(get, set)
 
 
+def _functional_arguments(inputs, outputs, name=None, **kwargs):
+    """`FastModel`'s arguments, bound as `(inputs, outputs, name=None, **kwargs)`."""
+    return inputs, outputs, name, kwargs
+
+
 @keras.saving.register_keras_serializable(package="keras_seqimage")
 class FastModel(keras.Model):
     """A functional `keras.Model` that trains and predicts leaner on torch.
@@ -102,7 +107,13 @@ class FastModel(keras.Model):
     fast_train_step = _bool_attribute("fast_train_step")
     fast_array_batches = _bool_attribute("fast_array_batches")
 
-    def __init__(self, inputs, outputs, name=None, **kwargs):
+    def __init__(self, *args, **kwargs):
+        # `(*args, **kwargs)`, bound to the documented arguments here, so that a
+        # `.keras` file holds the graph: Keras' `get_config` writes it only for
+        # a subclass whose `__init__` reads, to `inspect`, like
+        # `Functional.__init__`, which before Keras 3.15 reads `(*args,
+        # **kwargs)` (a decorator); 3.15 takes `(*args, **kwargs)` as well.
+        inputs, outputs, name, kwargs = _functional_arguments(*args, **kwargs)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
 
     def fit(self, *args, **kwargs):
