@@ -55,9 +55,11 @@ MIN_PIP_ARGS ?=
 MIN_TESTS_TENSORFLOW ?= tests/test_package.py tests/test_saving.py tests/test_fast_model.py \
 	tests/test_distribution.py tests/test_gaussian_blur.py tests/test_metrics.py \
 	tests/test_renet_restorer.py tests/test_row_sequence.py tests/test_fast_lstm.py \
-	--deselect tests/test_fast_lstm.py::test_torch_backend_subprocess
+	tests/test_legacy_files.py tests/test_backend.py \
+	--deselect tests/test_fast_lstm.py::test_torch_backend_subprocess \
+	--deselect tests/test_backend.py::test_torch_backend_subprocess
 MIN_TESTS_TORCH ?= tests/test_fast_model.py tests/test_fast_lstm.py \
-	tests/test_torch_train_step.py
+	tests/test_torch_train_step.py tests/test_backend.py tests/test_legacy_files.py
 
 .PHONY: demo test lint test-tensorflow test-jax test-torch test-min bench clean docs dist test-installed import-time
 

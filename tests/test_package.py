@@ -216,3 +216,15 @@ def test_min_versions_are_installed():
     for name, pin in _pins().items():
         installed = Version(importlib.metadata.version(name))
         assert Version(installed.public) == pin, (name, str(installed), str(pin))
+
+
+def test_the_fast_path_gate_starts_at_the_tested_floors():
+    """The gate's oldest Keras and torch are the floors `make test-min` tests."""
+    if not MIN_VERSIONS.is_file():
+        pytest.skip(".ci/ is not shipped with an installed package")
+    from keras_seqimage import backend
+
+    pins = _pins()
+    for name in ("keras", "torch"):
+        oldest = backend.TESTED_VERSIONS[name][0]
+        assert ".".join(map(str, pins[name].release[:2])) == oldest, name

@@ -44,7 +44,7 @@ __all__ = ["fast_path_enabled", "fast_path_status", "set_fast_path"]
 ENV_VAR = "KERAS_SEQIMAGE_FAST_PATH"
 
 #: `(oldest, newest)` `major.minor` releases CI tests the fast path on.
-TESTED_VERSIONS = {"keras": ("3.5", "3.15"), "torch": ("2.13", "2.13")}
+TESTED_VERSIONS = {"keras": ("3.10", "3.15"), "torch": ("2.13", "2.13")}
 
 _ENV_VALUES = {
     "0": "off",
