@@ -90,14 +90,18 @@ def test_fit_resumable_sets_the_data_epoch(tmp_path):
         def on_epoch_end(self):
             self.epoch += 1
 
-    # A backup that says 3 epochs are done (no weights file: fresh weights).
-    (tmp_path / "backup").mkdir()
-    (tmp_path / "backup" / "training_metadata.json").write_text('{"epoch": 3}')
+    # A run interrupted after 3 epochs.
+    x, y = tiny_data()
+    with pytest.raises(KeyboardInterrupt):
+        experiments.fit_resumable(
+            tiny_model(), x, y, output_dir=tmp_path, epochs=5, batch_size=32,
+            callbacks=[StopAtEpoch(3)], verbose=0,
+        )  # fmt: skip
     data = Data()
     history = experiments.fit_resumable(
         tiny_model(), data, output_dir=tmp_path, epochs=5, verbose=0
     )
-    assert history["epoch"] == [3, 4]
+    assert history["epoch"] == [0, 1, 2, 3, 4]
     assert data.seen[0] == 3
 
 
