@@ -29,7 +29,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_seqimage import _files
+from keras_seqimage import _files, backend
 from keras_seqimage.metrics import restoration_scores
 from keras_seqimage.visualization import load_history
 
@@ -298,23 +298,29 @@ def fit_resumable(
         _keep_logged_epochs(log_path, start_epoch)
     if hasattr(x, "epoch"):
         x.epoch = start_epoch
-    model.fit(
-        x,
-        y,
-        epochs=epochs,
-        initial_epoch=start_epoch,
-        batch_size=batch_size,
-        validation_data=validation_data,
-        callbacks=[
-            EpochTimer(),
-            # The log line first: a kill before the checkpoint repeats the epoch
-            # and `_keep_logged_epochs` drops its line.
-            keras.callbacks.CSVLogger(str(log_path), append=True),
-            _BackupEachEpoch(backup),
-            *callbacks,
-        ],
-        verbose=verbose,
-    )
+    if model.built and model.optimizer is not None and not model.optimizer.built:
+        # Built now, so that an error inside `fit` leaves its state in place too.
+        model.optimizer.build(model.trainable_variables)
+    # On JAX, an error inside `fit` (a full disk at a checkpoint) must not
+    # leave the model without its variables: they hold the trained epochs.
+    with backend.loop_guard(model):
+        model.fit(
+            x,
+            y,
+            epochs=epochs,
+            initial_epoch=start_epoch,
+            batch_size=batch_size,
+            validation_data=validation_data,
+            callbacks=[
+                EpochTimer(),
+                # The log line first: a kill before the checkpoint repeats the epoch
+                # and `_keep_logged_epochs` drops its line.
+                keras.callbacks.CSVLogger(str(log_path), append=True),
+                _BackupEachEpoch(backup),
+                *callbacks,
+            ],
+            verbose=verbose,
+        )
     return read_training_log(log_path)
 
 
