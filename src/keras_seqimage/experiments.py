@@ -359,6 +359,8 @@ def _versions():
 
 
 def _short(value):
+    if value is _MISSING:
+        return value
     text = json.dumps(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
