@@ -342,8 +342,14 @@ NOT_TRAINING = {
 
 
 def training_arguments(args):
-    """The command-line arguments that decide a trained model, as a dict."""
-    return {k: v for k, v in sorted(vars(args).items()) if k not in NOT_TRAINING}
+    """The command-line arguments that decide a trained model, as a dict.
+
+    With `--sigma-range` the model is trained on the range and `--sigma` is
+    only the blur it is scored at: a rerun with another `--sigma` on the
+    same folder scores the saved model (the workflow of docs/results.md).
+    """
+    skip = NOT_TRAINING | ({"sigma"} if getattr(args, "sigma_range", None) else set())
+    return {k: v for k, v in sorted(vars(args).items()) if k not in skip}
 
 
 def restore(model, images, batch_size=256):

@@ -253,17 +253,21 @@ def fit_resumable(
     """`model.fit` that survives being killed: resumes from the last epoch.
 
     After every epoch the training state (weights, optimizer state, epoch) is
-    written to `output_dir/backup/` as a whole new file, by the atomic
-    protocol of `_Backup`: a process killed at any moment, even in the
-    middle of that write, leaves the last good checkpoint and the one
-    before. Each epoch's logs, with its wall time as `epoch_seconds`, are
-    appended to `output_dir/training_log.csv`. Started again with the same
-    `output_dir`, training continues after the last finished epoch, with the
-    optimizer's state, so the weights end as in an uninterrupted run; a
-    checkpoint found damaged (size or SHA-256 unlike the ones written) is
-    reported in one line and the one before is used. A data object with an
-    `epoch` attribute (such as `keras_seqimage.datasets.CorruptedPairs`) is
-    set to that epoch first, so the resumed run sees the same batches as an
+    written to `output_dir/backup/` as a whole new `.keras` file (under a
+    temporary name, synced, renamed into place), then named with its size
+    and SHA-256 in `training_metadata.json` (replaced the same way); the
+    checkpoint before is deleted only at the next one. A process killed at
+    any moment, even in the middle of that write, leaves the last good
+    checkpoint and the one before. Each epoch's logs, with its wall time as
+    `epoch_seconds`, are appended to `output_dir/training_log.csv`.
+
+    Started again with the same `output_dir`, training continues after the
+    last finished epoch, with the optimizer's state, so the weights end as
+    in an uninterrupted run; a checkpoint found damaged (size or SHA-256
+    unlike the ones written) is reported in one line and the one before is
+    used. A data object with an `epoch` attribute (such as
+    `keras_seqimage.datasets.CorruptedPairs`) is set to that epoch first,
+    so the resumed run sees the same batches as an
     uninterrupted one.
 
     The backup is kept when `fit` returns: call `finish_resumable` (or
