@@ -278,3 +278,45 @@ def test_a_resumed_log_keeps_only_whole_lines_of_finished_epochs(tmp_path):
     )
     assert history["epoch"] == [0, 1, 2, 3]
     assert log.read_text().count("\n") == 5
+
+
+def test_a_backup_of_keras_backup_and_restore_is_resumed(tmp_path):
+    # A run started before this version: Keras' BackupAndRestore files.
+    x, y = tiny_data()
+    keras.utils.set_random_seed(1)
+    model = tiny_model()
+    initial = [w.copy() for w in model.get_weights()]
+    backup = keras.callbacks.BackupAndRestore(
+        str(tmp_path / "backup"), delete_checkpoint=False
+    )
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, epochs=4, batch_size=32, verbose=0,
+                  callbacks=[backup, StopAtEpoch(2)])  # fmt: skip
+    resumed = tiny_model()
+    resumed.set_weights(initial)
+    experiments.fit_resumable(
+        resumed, x, y, output_dir=tmp_path, epochs=4, batch_size=32, verbose=0
+    )
+    straight = tiny_model()
+    straight.set_weights(initial)
+    straight.fit(x, y, epochs=4, batch_size=32, verbose=0)
+    for a, b in zip(resumed.get_weights(), straight.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # The old files are gone once a new checkpoint is recorded.
+    assert not (tmp_path / "backup" / "latest.weights.h5").exists()
+
+
+def test_a_backup_of_another_model_is_refused_not_overwritten(tmp_path):
+    x, y = tiny_data()
+    with pytest.raises(KeyboardInterrupt):
+        experiments.fit_resumable(
+            tiny_model(), x, y, output_dir=tmp_path, epochs=4, batch_size=32,
+            callbacks=[StopAtEpoch(2)], verbose=0,
+        )  # fmt: skip
+    other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8)])
+    other.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match="written by another model: epoch_0002"):
+        experiments.fit_resumable(
+            other, x, y, output_dir=tmp_path, epochs=4, batch_size=32, verbose=0
+        )
+    assert experiments._backup_epoch(tmp_path / "backup") == 2

@@ -152,11 +152,19 @@ class _Backup:
                     initial = [keras.ops.convert_to_numpy(v) for v in variables]
                 try:
                     model.load_weights(path)
-                except Exception as error:  # noqa: BLE001 - any failure: fall back
-                    reason = str(error).splitlines()[0] if str(error) else ""
-                    problem = f"cannot be loaded: {type(error).__name__} {reason}"
+                except Exception as error:
                     for variable, value in zip(variables, initial, strict=True):
-                        variable.assign(value)
+                        variable.assign(value)  # nothing half-loaded
+                    reason = str(error).splitlines()[0] if str(error) else ""
+                    if "bytes" in entry or not isinstance(error, OSError):
+                        # A whole file this model cannot load: another model's.
+                        raise ValueError(
+                            f"The backup in {self.folder} was written by another "
+                            f"model: {path.name} does not load into "
+                            f"{model.name!r} ({type(error).__name__}: {reason}). "
+                            "Use another output folder, or delete the backup."
+                        ) from error
+                    problem = f"cannot be opened: {reason}"
                 else:
                     self.kept = [entry]
                     return int(entry["epoch"])
@@ -533,11 +541,12 @@ def finish_run(output_dir, model):
     """
     output_dir = Path(output_dir)
     size, digest = save_model(model, output_dir / MODEL_FILE)
-    manifest = read_manifest(output_dir) or {"arguments": {}, "record": {}}
-    manifest.update(
-        finished=True, model={"bytes": size, "sha256": digest}, versions=_versions()
-    )
-    _write_manifest(output_dir, manifest)
+    manifest = read_manifest(output_dir)
+    if manifest is not None:  # none when `start_run` was not used
+        manifest.update(
+            finished=True, model={"bytes": size, "sha256": digest}, versions=_versions()
+        )
+        _write_manifest(output_dir, manifest)
     finish_resumable(output_dir)
 
 
