@@ -1,5 +1,7 @@
 """Resumable training, results tables and restoration scores."""
 
+import errno
+
 import keras
 import numpy as np
 import pytest
@@ -320,3 +322,61 @@ def test_a_backup_of_another_model_is_refused_not_overwritten(tmp_path):
             other, x, y, output_dir=tmp_path, epochs=4, batch_size=32, verbose=0
         )
     assert experiments._backup_epoch(tmp_path / "backup") == 2
+
+
+class NoConfig(keras.Model):
+    """A subclassed model whose config cannot be saved (a function argument)."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activation
+        self.dense = keras.layers.Dense(4)
+
+    def call(self, x):
+        return self.activation(self.dense(x))
+
+
+def test_a_model_without_config_is_backed_up_as_weights(tmp_path, capsys):
+    x, y = tiny_data()
+
+    def model():
+        keras.utils.set_random_seed(2)
+        model = NoConfig(lambda t: t)
+        model(x[:1])
+        model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+        return model
+
+    with pytest.raises(KeyboardInterrupt):
+        experiments.fit_resumable(
+            model(), x, y, output_dir=tmp_path, epochs=3, batch_size=32,
+            callbacks=[StopAtEpoch(2)], verbose=0,
+        )  # fmt: skip
+    assert "Backing up the weights of" in capsys.readouterr().out
+    assert {p.name for p in (tmp_path / "backup").glob("epoch_*")} == {
+        "epoch_0001.weights.h5",
+        "epoch_0002.weights.h5",
+    }
+    resumed = model()
+    history = experiments.fit_resumable(
+        resumed, x, y, output_dir=tmp_path, epochs=3, batch_size=32, verbose=0
+    )
+    assert history["epoch"] == [0, 1, 2]
+    straight = model()
+    straight.fit(x, y, epochs=3, batch_size=32, verbose=0)
+    for a, b in zip(resumed.get_weights(), straight.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_too_little_free_space_is_refused_before_writing(tmp_path, monkeypatch):
+    import shutil
+
+    x, y = tiny_data()
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=100))
+    with pytest.raises(OSError, match=r"100 bytes free.*epoch_0001.keras") as raised:
+        experiments.fit_resumable(
+            tiny_model(), x, y, output_dir=tmp_path, epochs=2, batch_size=32,
+            verbose=0,
+        )  # fmt: skip
+    assert raised.value.errno == errno.ENOSPC
+    assert list((tmp_path / "backup").iterdir()) == []

@@ -16,6 +16,7 @@ these functions, and a user's own experiment can too:
 - `run_command` records how the results were produced.
 """
 
+import errno
 import hashlib
 import json
 import os
@@ -84,13 +85,17 @@ class _Backup:
     `training_metadata.json` is replaced atomically by a record of the new
     checkpoint and the one before (size and SHA-256 of each); only then are
     the files it no longer names deleted. At every moment the record names
-    whole files, and a damaged one is caught by its size and digest.
+    whole files, and a damaged one is caught by its size and digest. A
+    model that cannot be saved whole (a subclass without `get_config`) is
+    backed up as `epoch_NNNN.weights.h5` (weights and optimizer state), the
+    same way.
     """
 
     def __init__(self, folder):
         self.folder = Path(folder)
         self.metadata_path = self.folder / _METADATA
         self.kept = []  # the checkpoints known good, newest first
+        self.weights_only = False
 
     def entries(self):
         """The recorded checkpoints, newest first (`[]` when there are none)."""
@@ -180,10 +185,27 @@ class _Backup:
     def save(self, model, epoch):
         """Back up `model` after `epoch` finished epochs (see the class)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        name = f"epoch_{epoch:04d}.keras"
-        size, digest = _files.write_atomic(
-            self.folder / name, model.save, fault="checkpoint", step=epoch
-        )
+        _check_free_space(self.folder / f"epoch_{epoch:04d}.keras", model)
+        written = None
+        if not self.weights_only:
+            name = f"epoch_{epoch:04d}.keras"
+            try:
+                written = _files.write_atomic(
+                    self.folder / name, model.save, fault="checkpoint", step=epoch
+                )
+            except (NotImplementedError, TypeError) as error:
+                # A model without a config (`get_config`) has no `.keras` file.
+                print(
+                    f"Backing up the weights of {model.name!r} only (.weights.h5): "
+                    f"it cannot be saved whole ({type(error).__name__}: {error})."
+                )
+                self.weights_only = True
+        if self.weights_only:
+            name = f"epoch_{epoch:04d}.weights.h5"
+            written = _files.write_atomic(
+                self.folder / name, model.save_weights, fault="checkpoint", step=epoch
+            )
+        size, digest = written
         entry = {"epoch": epoch, "file": name, "bytes": size, "sha256": digest}
         kept = [entry, *[e for e in self.kept if e["epoch"] < epoch][:1]]
         metadata = {"epoch": epoch, "checkpoints": kept}
@@ -207,6 +229,30 @@ class _Backup:
             _files.fsync_folder(self.folder)
         _files.fault_point("finish_record_deleted")
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _check_free_space(path, model):
+    """Raise `OSError(ENOSPC)` naming `path` if a checkpoint cannot fit there.
+
+    HDF5 writing to a full disk can crash the process (a segmentation
+    fault) instead of raising; a `.keras` checkpoint builds its HDF5 part in
+    memory, but Keras writes it through a file beside the target for models
+    too large for the memory, and `.weights.h5` always does. Twice the size
+    of the variables (weights and optimizer state) must be free.
+    """
+    variables = list(model.variables)
+    if model.optimizer is not None:
+        variables += list(model.optimizer.variables)
+    needed = 2 * sum(
+        int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables
+    )
+    free = shutil.disk_usage(Path(path).parent).free
+    if free < needed:
+        raise OSError(
+            errno.ENOSPC,
+            f"No space left on device ({free:,} bytes free, {needed:,} needed)",
+            str(path),
+        )
 
 
 class _BackupEachEpoch(keras.callbacks.Callback):
