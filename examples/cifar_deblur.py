@@ -34,6 +34,7 @@ Usage:
 
 # %%
 import argparse
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -270,6 +271,11 @@ def train_model(
         **training_arguments(args),
         "data": experiments.data_fingerprint(train_pairs.images, val_pairs.images),
     }
+    if arguments.get("init_experts"):  # the files' content, not only their names
+        arguments["init_experts"] = [
+            f"{path} sha256:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+            for path in arguments["init_experts"]
+        ]
     finished = experiments.start_run(
         output_dir,
         arguments,
