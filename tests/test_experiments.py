@@ -372,8 +372,8 @@ def test_too_little_free_space_is_refused_before_writing(tmp_path, monkeypatch):
 
     x, y = tiny_data()
     usage = shutil.disk_usage(tmp_path)
-    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=100))
-    with pytest.raises(OSError, match=r"100 bytes free.*epoch_0001.keras") as raised:
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=10))
+    with pytest.raises(OSError, match=r"10 bytes free.*epoch_0001.keras") as raised:
         experiments.fit_resumable(
             tiny_model(), x, y, output_dir=tmp_path, epochs=2, batch_size=32,
             verbose=0,

@@ -185,10 +185,10 @@ class _Backup:
     def save(self, model, epoch):
         """Back up `model` after `epoch` finished epochs (see the class)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        _check_free_space(self.folder / f"epoch_{epoch:04d}.keras", model)
         written = None
         if not self.weights_only:
             name = f"epoch_{epoch:04d}.keras"
+            _check_free_space(self.folder / name, model)
             try:
                 written = _files.write_atomic(
                     self.folder / name, model.save, fault="checkpoint", step=epoch
@@ -202,6 +202,7 @@ class _Backup:
                 self.weights_only = True
         if self.weights_only:
             name = f"epoch_{epoch:04d}.weights.h5"
+            _check_free_space(self.folder / name, model, factor=2)
             written = _files.write_atomic(
                 self.folder / name, model.save_weights, fault="checkpoint", step=epoch
             )
@@ -231,19 +232,20 @@ class _Backup:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _check_free_space(path, model):
+def _check_free_space(path, model, factor=1):
     """Raise `OSError(ENOSPC)` naming `path` if a checkpoint cannot fit there.
 
     HDF5 writing to a full disk can crash the process (a segmentation
     fault) instead of raising; a `.keras` checkpoint builds its HDF5 part in
     memory, but Keras writes it through a file beside the target for models
-    too large for the memory, and `.weights.h5` always does. Twice the size
-    of the variables (weights and optimizer state) must be free.
+    too large for the memory, and `.weights.h5` always does. The size of the
+    variables (weights and optimizer state) must be free, twice that for
+    `.weights.h5` (HDF5 on disk).
     """
     variables = list(model.variables)
     if model.optimizer is not None:
         variables += list(model.optimizer.variables)
-    needed = 2 * sum(
+    needed = factor * sum(
         int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables
     )
     free = shutil.disk_usage(Path(path).parent).free
