@@ -380,3 +380,24 @@ def test_too_little_free_space_is_refused_before_writing(tmp_path, monkeypatch):
         )  # fmt: skip
     assert raised.value.errno == errno.ENOSPC
     assert list((tmp_path / "backup").iterdir()) == []
+
+
+def test_an_unreadable_record_falls_back_to_the_newest_loadable_file(tmp_path, capsys):
+    x, y = tiny_data()
+    with pytest.raises(KeyboardInterrupt):
+        experiments.fit_resumable(
+            tiny_model(), x, y, output_dir=tmp_path, epochs=4, batch_size=32,
+            callbacks=[StopAtEpoch(3)], verbose=0,
+        )  # fmt: skip
+    backup = tmp_path / "backup"
+    (backup / "training_metadata.json").write_text('{"epoch": 3, "checkp')
+    (backup / "epoch_0003.keras").write_bytes(b"PK\x03\x04 cut short")
+    capsys.readouterr()
+    history = experiments.fit_resumable(
+        tiny_model(), x, y, output_dir=tmp_path, epochs=4, batch_size=32, verbose=0
+    )
+    out = capsys.readouterr().out
+    assert "is unreadable" in out
+    assert "epoch_0003.keras is damaged" in out and "falling back to epoch 2" in out
+    assert "2 of 4 epochs done" in out
+    assert history["epoch"] == [0, 1, 2, 3]

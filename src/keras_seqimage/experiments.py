@@ -38,19 +38,19 @@ __all__ = [
     "EpochTimer",
     "OutputFolderError",
     "data_fingerprint",
-    "fit_resumable",
     "finish_resumable",
     "finish_run",
+    "fit_resumable",
     "has_backup",
+    "median_epoch_seconds",
     "read_manifest",
     "report_errors",
-    "save_model",
-    "start_run",
-    "write_text",
-    "median_epoch_seconds",
     "results_table",
     "run_command",
+    "save_model",
     "score_methods",
+    "start_run",
+    "write_text",
 ]
 
 BACKUP_FOLDER = "backup"
@@ -107,8 +107,15 @@ class _Backup:
         except (OSError, ValueError, KeyError, TypeError) as error:
             # Not from our atomic writes; try the checkpoint files, newest first.
             print(f"Backup record {self.metadata_path} is unreadable ({error}).")
-            files = sorted(self.folder.glob("epoch_*.keras"), reverse=True)
-            return [{"epoch": int(f.stem[6:]), "file": f.name} for f in files]
+            names = sorted(
+                (p.name for p in self.folder.glob("epoch_*") if p.is_file()),
+                reverse=True,
+            )
+            return [
+                {"epoch": int(name.split(".")[0][6:]), "file": name, "unverified": 1}
+                for name in names
+                if name.split(".")[0][6:].isdigit()
+            ]
         if "checkpoints" not in metadata:  # written by BackupAndRestore
             return [{"epoch": epoch, "file": _LEGACY_WEIGHTS}]
         return list(metadata["checkpoints"])
@@ -161,7 +168,8 @@ class _Backup:
                     for variable, value in zip(variables, initial, strict=True):
                         variable.assign(value)  # nothing half-loaded
                     reason = str(error).splitlines()[0] if str(error) else ""
-                    if "bytes" in entry or not isinstance(error, OSError):
+                    legacy_damage = "bytes" not in entry and isinstance(error, OSError)
+                    if not (legacy_damage or entry.get("unverified")):
                         # A whole file this model cannot load: another model's.
                         raise ValueError(
                             f"The backup in {self.folder} was written by another "
