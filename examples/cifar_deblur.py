@@ -15,10 +15,16 @@ validation split). Writes to the output folder:
   command), the trained `model.keras` and `training_log.csv`.
 
 Killed and started again with the same `--output`, it resumes from the last
-finished epoch. Data: `--data keras` downloads CIFAR-10 through Keras; a path
-reads the official `cifar-10-python.tar.gz` (or its extracted folder);
-`--data photos` uses scikit-image's bundled photographs (offline; one photo
-held out for testing).
+finished epoch; run again when finished, it scores the saved model. The
+folder's `run_manifest.json` records the arguments that made it: other
+arguments on the same `--output` are refused (naming the ones that differ)
+unless `--retrain` is given. A full disk or a folder without write permission
+ends in one line naming the file, exit status 1.
+
+Data: `--data keras` downloads CIFAR-10 through Keras; a path reads the
+official `cifar-10-python.tar.gz` (or its extracted folder); `--data photos`
+uses scikit-image's bundled photographs (offline; one photo held out for
+testing).
 
 Usage:
     python examples/cifar_deblur.py --data ~/data/cifar-10-python.tar.gz
@@ -28,6 +34,7 @@ Usage:
 
 # %%
 import argparse
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -257,9 +264,28 @@ def train_model(
         preset = default_preset(model_name, image_shape)
     elif preset == "none":
         preset = None
-    saved = output_dir / "model.keras"
-    if saved.is_file() and not experiments.has_backup(output_dir) and not args.retrain:
-        # A finished run: score the saved model again, never overwrite it.
+    arguments = {
+        "model": model_name,
+        "preset": preset,
+        "model_args": overrides or {},
+        **training_arguments(args),
+        "data": experiments.data_fingerprint(train_pairs.images, val_pairs.images),
+    }
+    if arguments.get("init_experts"):  # the files' content, not only their names
+        arguments["init_experts"] = [
+            f"{path} sha256:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+            for path in arguments["init_experts"]
+        ]
+    finished = experiments.start_run(
+        output_dir,
+        arguments,
+        retrain=args.retrain,
+        record={"command": experiments.run_command()},
+        hint="use another --output, or --retrain to replace its model",
+    )
+    if finished:
+        # A finished run of the same arguments: score its model, never retrain.
+        saved = output_dir / experiments.MODEL_FILE
         print(
             f"Found the trained model {saved}; evaluating it (--retrain to train anew)."
         )
@@ -300,9 +326,36 @@ def train_model(
             validation_data=val_pairs,
             verbose=args.verbose,
         )
-    model.save(output_dir / "model.keras")
-    experiments.finish_resumable(output_dir)
+    # model.keras written whole, then the manifest, then the backup deleted.
+    experiments.finish_run(output_dir, model)
     return model, preset, history
+
+
+#: Arguments that do not change the trained model (the output folder, the
+#: printing, the test images scored) or that the caller records itself.
+NOT_TRAINING = {
+    "output",
+    "verbose",
+    "retrain",
+    "test_subset",
+    "data",  # its content is compared (`data_fingerprint`), not its path
+    "model",
+    "preset",
+    "model_args",
+    "models",
+    "cnn_lstm_preset",
+}
+
+
+def training_arguments(args):
+    """The command-line arguments that decide a trained model, as a dict.
+
+    With `--sigma-range` the model is trained on the range and `--sigma` is
+    only the blur it is scored at: a rerun with another `--sigma` on the
+    same folder scores the saved model (the workflow of docs/results.md).
+    """
+    skip = NOT_TRAINING | ({"sigma"} if getattr(args, "sigma_range", None) else set())
+    return {k: v for k, v in sorted(vars(args).items()) if k not in skip}
 
 
 def restore(model, images, batch_size=256):
@@ -453,7 +506,6 @@ def main(argv=None):
     data = load_data(args)
     print(f"Keras {keras.__version__}, backend: {keras.backend.backend()}")
     print(f"Data: {data.description}; {data.sizes()}")
-    eda = write_eda(data, args, output_dir)
 
     # %% Train (resumes if the output folder holds a backup).
     init, init_psnr = deconvolution_init(data, args)
@@ -474,6 +526,8 @@ def main(argv=None):
         overrides={**args.model_args, **init},
     )
     train_seconds = time.perf_counter() - start
+    # Written only now: a rerun the output folder refuses changes nothing.
+    eda = write_eda(data, args, output_dir)
 
     # %% Score on the test split against the two baselines.
     test_clean, test_blurred, wiener, balance = baseline_restorations(data, args)
@@ -493,6 +547,8 @@ def main(argv=None):
         visualization.save_figure(
             visualization.plot_loss_curves(history), output_dir / "loss_curves.png"
         )
+    else:  # not the curves of an earlier run
+        (output_dir / "loss_curves.png").unlink(missing_ok=True)
     visualization.save_figure(
         visualization.plot_image_grid(
             {
@@ -540,9 +596,9 @@ def main(argv=None):
         "history": history,
         "eda": eda,
     }
-    (output_dir / "metrics.json").write_text(json.dumps(results, indent=2))
+    experiments.write_text(output_dir / "metrics.json", json.dumps(results, indent=2))
     table = experiments.results_table(score_rows(scores), SCORE_COLUMNS, SCORE_DIGITS)
-    (output_dir / "results.md").write_text(results_markdown(results, table))
+    experiments.write_text(output_dir / "results.md", results_markdown(results, table))
     print("\n" + table)
     verdict = _verdict(scores, label)
     print(verdict)
@@ -605,4 +661,4 @@ def results_markdown(results, table):
 
 
 if __name__ == "__main__":
-    main()
+    experiments.report_errors(main)  # a full disk or a refused folder: one line

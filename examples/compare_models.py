@@ -127,19 +127,20 @@ def main(argv=None):
         "test_scores": scores,
         "runs": runs,
     }
-    (args.output / "metrics.json").write_text(json.dumps(results, indent=2))
-    (args.output / "results.md").write_text(
+    experiments.write_text(args.output / "metrics.json", json.dumps(results, indent=2))
+    experiments.write_text(
+        args.output / "results.md",
         f"# Model comparison (source 002)\n\n- Data: {data.description}; "
         f"{data.sizes()}\n- Blur: Gaussian sigma {args.sigma}"
         f"{', rounded to 8 bits' if args.quantize else ''}; every model: "
         f"{args.epochs} epochs, batch {args.batch_size}, Adam "
         f"{args.learning_rate} ({args.schedule}), MSE\n- Backend: "
         f"{keras.backend.backend()}; s/epoch is the median epoch wall time\n\n"
-        f"{table}\n\nCommand: `{command}`\n"
+        f"{table}\n\nCommand: `{command}`\n",
     )
     print("\n" + table)
     return results
 
 
 if __name__ == "__main__":
-    main()
+    experiments.report_errors(main)  # a full disk or a refused folder: one line

@@ -229,22 +229,23 @@ def main(argv=None):
         "rows": rows,
         "runs": runs,
     }
-    (args.output / "metrics.json").write_text(json.dumps(results, indent=2))
+    experiments.write_text(args.output / "metrics.json", json.dumps(results, indent=2))
     noise = (
         f"salt-and-pepper noise on {args.amount:.0%} of pixels"
         if args.noise == "salt_and_pepper"
         else f"additive Gaussian noise (stddev {args.amount})"
     )
-    (args.output / "results.md").write_text(
+    experiments.write_text(
+        args.output / "results.md",
         f"# MNIST inpainting (source 004)\n\n- Data: {description}; "
         f"{results['splits']}\n- Corruption: rows 14..27 set to 0, then {noise}\n"
         f"- Training: {args.epochs} epochs, batch {args.batch_size}, Adam "
         f"{args.learning_rate}, MSE; backend {keras.backend.backend()}\n\n"
-        f"{table}\n\nCommand: `{command}`\n"
+        f"{table}\n\nCommand: `{command}`\n",
     )
     print("\n" + table)
     return results
 
 
 if __name__ == "__main__":
-    main()
+    experiments.report_errors(main)  # a full disk or a refused folder: one line

@@ -68,6 +68,20 @@ def test_cifar_deblur_writes_figures_tables_and_model(examples, tmp_path):
     assert again["test_scores"] == results["test_scores"]
     assert again["history"]["epoch"] == [0]
 
+    # Other arguments on the same folder: refused before anything is written.
+    from keras_seqimage.experiments import OutputFolderError
+
+    figure = (tmp_path / "eda_original_vs_blurred.png").stat().st_mtime_ns
+    with pytest.raises(OutputFolderError, match=r"epochs 1 \(this run: 2\).*sigma"):
+        cifar_deblur.main(
+            ["--data", "photos", *QUICK, "--epochs", "2", "--sigma", "2",
+             "--output", str(tmp_path)]
+        )  # fmt: skip
+    assert (tmp_path / "model.keras").stat().st_mtime_ns == saved
+    assert (tmp_path / "eda_original_vs_blurred.png").stat().st_mtime_ns == figure
+    manifest = json.loads((tmp_path / "run_manifest.json").read_text())
+    assert manifest["finished"] and manifest["arguments"]["epochs"] == 1
+
 
 def test_cifar_deblur_deconvolution_init(examples, tmp_path, capsys):
     import cifar_deblur
