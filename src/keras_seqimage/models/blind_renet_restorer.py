@@ -1,5 +1,6 @@
 """Deblurring without knowing the blur: estimate it, then use the nearest experts."""
 
+import itertools
 import os
 
 import keras
@@ -21,8 +22,31 @@ from keras_seqimage.layers.blur_estimator import (
     check_sigma_grid,
 )
 from keras_seqimage.layers.line_sweep import CELLS, LineSweep
+from keras_seqimage.models._graph import apply_in_turn
 from keras_seqimage.models._image_model import ImageModel
-from keras_seqimage.models.renet_restorer import ReNetRestorer, check_sweeps
+from keras_seqimage.models.renet_restorer import (
+    ReNetRestorer,
+    check_sweeps,
+    sweep_layers,
+)
+
+# Each probe: a rows then a columns sweep, the separable inverse of its blur.
+PROBE_SWEEPS = ("rows", "columns")
+
+
+def _check_image_size(image_shape):
+    """The blur estimator takes second differences: 3 pixels at least."""
+    if min(image_shape[:2]) < 3:
+        raise ValueError(
+            "`image_shape` needs height and width >= 3 (the blur estimator "
+            "takes second differences of neighbouring pixels). Received: "
+            f"image_shape={image_shape}"
+        )
+
+
+def _blur_estimate(images, probes, estimator):
+    """The estimator's sigma per image, from `images` and each probe's output."""
+    return estimator([images, *(apply_in_turn(probe, images) for probe in probes)])
 
 
 @keras.saving.register_keras_serializable(package="keras_seqimage")
@@ -137,57 +161,51 @@ class BlindReNetRestorer(ImageModel):
         cell = check_choice("cell", cell, CELLS)
         activation = check_activation("activation", activation)
         train_experts = check_bool("train_experts", train_experts)
-        if min(image_shape[:2]) < 3:
-            raise ValueError(
-                "`image_shape` needs height and width >= 3 (the blur estimator "
-                "takes second differences of neighbouring pixels). Received: "
-                f"image_shape={image_shape}"
-            )
+        _check_image_size(image_shape)
 
-        def sweep(x, order, name, trainable, **arguments):
-            layer = LineSweep(
-                order=order,
-                init_balance=init_balance,
-                init_regularizer=init_regularizer,
-                name=name,
-                **arguments,
+        # === Layers ===
+        inverse = {"init_balance": init_balance, "init_regularizer": init_regularizer}
+        probes = [
+            [
+                LineSweep(
+                    order=order,
+                    units=0,
+                    init_sigma=sigma,
+                    name=f"probe_{k}_{order}",
+                    **inverse,
+                )
+                for order in PROBE_SWEEPS
+            ]
+            for k, sigma in enumerate(sigmas)
+        ]
+        estimator = BlurEstimator(sigmas, estimator_units, name="blur_estimator")
+        experts = [
+            sweep_layers(
+                sweeps,
+                prefix=f"expert_{k}_",
+                init_sigma=sigma,
+                units=units,
+                cell=cell,
+                activation=activation,
+                **inverse,
             )
-            outputs = layer(x)
-            # Set after the call: the setter reaches the built sublayers.
-            layer.trainable = trainable
-            return outputs
+            for k, sigma in enumerate(sigmas)
+        ]
+        interpolation = BlurInterpolation(sigmas, name="interpolation")
 
+        # === Functional Model ===
         inputs = keras.Input(shape=image_shape, name="images")
-        probes = []
-        for k, sigma in enumerate(sigmas):
-            x = inputs
-            for order in ("rows", "columns"):
-                x = sweep(
-                    x, order, f"probe_{k}_{order}", False, units=0, init_sigma=sigma
-                )
-            probes.append(x)
-        estimate = BlurEstimator(sigmas, estimator_units, name="blur_estimator")(
-            [inputs, *probes]
-        )
-        experts = []
-        for k, sigma in enumerate(sigmas):
-            x = inputs
-            for i, order in enumerate(sweeps):
-                first = order not in sweeps[:i]
-                x = sweep(
-                    x,
-                    order,
-                    f"expert_{k}_sweep_{i}_{order}",
-                    train_experts,
-                    units=units,
-                    cell=cell,
-                    activation=activation,
-                    init_sigma=sigma if first else None,
-                )
-            experts.append(x)
-        outputs = BlurInterpolation(sigmas, name="interpolation")([estimate, *experts])
+        estimate = _blur_estimate(inputs, probes, estimator)
+        restored = [apply_in_turn(expert, inputs) for expert in experts]
+        outputs = interpolation([estimate, *restored])
+        # Frozen after the calls: the setter reaches the built sublayers.
+        for layer in itertools.chain(*probes):
+            layer.trainable = False
+        for layer in itertools.chain(*experts):
+            layer.trainable = train_experts
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
+        # === Config ===
         self.image_shape = image_shape
         self.sigmas = sigmas
         self.init_balance = init_balance
@@ -209,13 +227,11 @@ class BlindReNetRestorer(ImageModel):
             images = keras.ops.convert_to_tensor(images)
         self._check_inputs(images)
         images = keras.ops.convert_to_tensor(images)
-        probes = []
-        for k in range(len(self.sigmas)):
-            x = images
-            for order in ("rows", "columns"):
-                x = self.get_layer(f"probe_{k}_{order}")(x)
-            probes.append(x)
-        sigma = self.get_layer("blur_estimator")([images, *probes])
+        probes = [
+            [self.get_layer(f"probe_{k}_{order}") for order in PROBE_SWEEPS]
+            for k in range(len(self.sigmas))
+        ]
+        sigma = _blur_estimate(images, probes, self.get_layer("blur_estimator"))
         return nan_where_non_finite(images, sigma)
 
     def load_experts(self, models):

@@ -26,6 +26,16 @@ _PAPER = {
 }
 
 
+def _check_image_size(image_shape, filters):
+    """Each of the encoder's poolings halves the image: it must stay >= 1."""
+    smallest = 2 ** len(filters)
+    if image_shape[0] < smallest or image_shape[1] < smallest:
+        raise ValueError(
+            f"`image_shape` must have height and width >= 2 ** len(filters) "
+            f"= {smallest}. Received: image_shape={image_shape}"
+        )
+
+
 @keras.saving.register_keras_serializable(package="keras_seqimage")
 class CNNLSTMDirectAttention(ImageModel):
     """CNN encoder + multi-layer LSTM decoder with direct attention.
@@ -130,13 +140,11 @@ class CNNLSTMDirectAttention(ImageModel):
     ) -> None:
         image_shape = check_image_shape("image_shape", image_shape)
         filters = check_positive_int_tuple("filters", filters)
-        smallest = 2 ** len(filters)
-        if image_shape[0] < smallest or image_shape[1] < smallest:
-            raise ValueError(
-                f"`image_shape` must have height and width >= 2 ** len(filters) "
-                f"= {smallest}. Received: image_shape={image_shape}"
-            )
+        _check_image_size(image_shape, filters)
         _, width, channels = image_shape
+
+        # === Layers ===
+        # The encoder and the decoder check their own arguments.
         encoder = ConvEncoder(
             filters=filters,
             kernel_size=kernel_size,
@@ -154,14 +162,17 @@ class CNNLSTMDirectAttention(ImageModel):
             seed=seed,
             name="decoder",
         )
+        to_rows = ImageToRowSequence(name="to_rows")
+        to_image = RowSequenceToImage(width, channels, name="to_image")
 
+        # === Functional Model ===
         images = keras.Input(shape=image_shape, name="images")
         thought = encoder(images)
-        rows = ImageToRowSequence(name="to_rows")(images)
-        restored_rows = decoder([thought, rows])
-        restored = RowSequenceToImage(width, channels, name="to_image")(restored_rows)
+        restored_rows = decoder([thought, to_rows(images)])
+        restored = to_image(restored_rows)
         super().__init__(inputs=images, outputs=restored, **kwargs)
 
+        # === Config ===
         self.image_shape = image_shape
         self.filters = filters
         self.kernel_size = encoder.kernel_size
@@ -173,6 +184,7 @@ class CNNLSTMDirectAttention(ImageModel):
         self.recurrent_dropout = decoder.recurrent_dropout
         self.kernel_l2 = decoder.kernel_l2
         self.seed = decoder.seed
+        # Not config: the two halves, at hand as `model.encoder(images)`.
         self.encoder = encoder
         self.decoder = decoder
 

@@ -11,6 +11,7 @@ from keras_seqimage._validation import (
     check_positive_int_tuple,
     check_size_divisible,
 )
+from keras_seqimage.models._graph import apply_in_turn
 from keras_seqimage.models._image_model import ImageModel
 
 
@@ -107,24 +108,29 @@ class ConvAutoencoder(ImageModel):
             "2 ** (len(filters) - 1)",
         )
 
+        # === Layers ===
         def conv(units, name, act=activation):
             return keras.layers.Conv2D(
                 units, kernel_size, padding="same", activation=act, name=name
             )
 
-        inputs = keras.Input(shape=image_shape, name="images")
-        x = inputs
+        layers = []
         for i, units in enumerate(filters):
             if i:
-                x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
-            x = conv(units, name=f"encoder_conv_{i}")(x)
+                layers.append(keras.layers.MaxPooling2D(2, name=f"pool_{i}"))
+            layers.append(conv(units, name=f"encoder_conv_{i}"))
         for level in range(len(filters) - 1, 0, -1):
-            x = keras.layers.UpSampling2D(2, name=f"upsample_{level}")(x)
+            layers.append(keras.layers.UpSampling2D(2, name=f"upsample_{level}"))
             if level > 1:
-                x = conv(filters[level - 1], name=f"decoder_conv_{level - 1}")(x)
-        x = conv(image_shape[2], name="head", act=output_activation)(x)
-        super().__init__(inputs=inputs, outputs=x, **kwargs)
+                layers.append(conv(filters[level - 1], f"decoder_conv_{level - 1}"))
+        layers.append(conv(image_shape[2], name="head", act=output_activation))
 
+        # === Functional Model ===
+        inputs = keras.Input(shape=image_shape, name="images")
+        outputs = apply_in_turn(layers, inputs)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
         self.image_shape = image_shape
         self.filters = filters
         self.kernel_size = kernel_size

@@ -10,6 +10,7 @@ from keras_seqimage._validation import (
     check_positive_int_tuple,
     check_size_divisible,
 )
+from keras_seqimage.models._graph import apply_in_turn
 from keras_seqimage.models._image_model import ImageModel
 
 
@@ -102,34 +103,38 @@ class ConvEncoderDecoder(ImageModel):
         check_size_divisible(
             "image_shape", image_shape, 2 ** len(filters), "2 ** len(filters)"
         )
-        regularizer = keras.regularizers.L2(kernel_l2) if kernel_l2 > 0 else None
 
-        images = keras.Input(shape=image_shape, name="images")
-        x = images
+        # === Layers ===
+        regularizer = keras.regularizers.L2(kernel_l2) if kernel_l2 > 0 else None
+        shared = {"padding": "same", "kernel_regularizer": regularizer}
+        layers = []
         for i, units in enumerate(filters):
-            x = keras.layers.Conv2D(
-                units,
-                kernel_size,
-                padding="same",
-                activation="relu",
-                kernel_regularizer=regularizer,
-                name=f"conv_{i}",
-            )(x)
-            x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+            layers += [
+                keras.layers.Conv2D(
+                    units, kernel_size, activation="relu", name=f"conv_{i}", **shared
+                ),
+                keras.layers.MaxPooling2D(2, name=f"pool_{i}"),
+            ]
         up_filters = (*filters[-2::-1], image_shape[2])
         for i, units in enumerate(up_filters):
             last = i == len(up_filters) - 1
-            x = keras.layers.Conv2DTranspose(
-                units,
-                kernel_size,
-                strides=2,
-                padding="same",
-                activation=output_activation if last else "relu",
-                kernel_regularizer=regularizer,
-                name="head" if last else f"deconv_{i}",
-            )(x)
-        super().__init__(inputs=images, outputs=x, **kwargs)
+            layers.append(
+                keras.layers.Conv2DTranspose(
+                    units,
+                    kernel_size,
+                    strides=2,
+                    activation=output_activation if last else "relu",
+                    name="head" if last else f"deconv_{i}",
+                    **shared,
+                )
+            )
 
+        # === Functional Model ===
+        inputs = keras.Input(shape=image_shape, name="images")
+        outputs = apply_in_turn(layers, inputs)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
         self.image_shape = image_shape
         self.filters = filters
         self.kernel_size = kernel_size

@@ -18,10 +18,27 @@ from keras_seqimage.layers.row_sequence import (
     ImageToRowSequence,
     RowSequenceToImage,
 )
+from keras_seqimage.models._graph import apply_in_turn
 from keras_seqimage.models._image_model import ImageModel
 
 BOTTLENECKS = ("sequence", "vector")
 HEADS = ("dense", "recurrent")
+
+
+def _head(head, recurrent_layer, features, activation, residual):
+    """The last layer, `features` values per step (`head` names its kind).
+
+    With `residual`, its weights start at zero: the untrained model returns
+    its input (for an output activation with f(0) = 0).
+    """
+    arguments = {"activation": activation, "name": "head"}
+    if residual:
+        arguments.update(kernel_initializer="zeros", bias_initializer="zeros")
+    if head == "dense":
+        return keras.layers.Dense(features, **arguments)
+    if residual:
+        arguments["recurrent_initializer"] = "zeros"
+    return recurrent_layer(features, return_sequences=True, **arguments)
 
 
 class RecurrentAutoencoder(ImageModel):
@@ -48,7 +65,6 @@ class RecurrentAutoencoder(ImageModel):
         order: str = "rows",
         **kwargs,
     ) -> None:
-        name = self.__class__.__name__
         if self.recurrent_layer is None:
             raise TypeError(
                 "RecurrentAutoencoder is a base class; use LSTMAutoencoder or "
@@ -63,13 +79,6 @@ class RecurrentAutoencoder(ImageModel):
         image_shape = check_image_shape(
             "image_shape", image_shape, allow_none=(height_may_be_none, False)
         )
-        if image_shape[0] is None and not height_may_be_none:
-            raise ValueError(
-                f"{name}(bottleneck={bottleneck!r}, order={order!r}) needs a "
-                "known height in `image_shape`; only bottleneck='sequence' "
-                "with order='rows' allows height None. "
-                f"Received: image_shape={image_shape!r}"
-            )
         encoder_units = check_positive_int_tuple("encoder_units", encoder_units)
         decoder_units = check_positive_int_tuple(
             "decoder_units", decoder_units, allow_empty=True
@@ -78,11 +87,11 @@ class RecurrentAutoencoder(ImageModel):
         residual = check_bool("residual", residual)
         activation = check_activation("activation", activation)
         output_activation = check_activation("output_activation", output_activation)
-
         height, width, channels = image_shape
         steps, line = (height, width) if order == "rows" else (width, height)
 
-        def recurrent(units, return_sequences, name):
+        # === Layers ===
+        def recurrent(units, name, return_sequences=True):
             layer = self.recurrent_layer(
                 units,
                 activation=activation,
@@ -93,43 +102,33 @@ class RecurrentAutoencoder(ImageModel):
                 layer = make_bidirectional(layer, name=f"{name}_bidir")
             return layer
 
-        # With `residual`, the head starts at zero: the untrained model returns
-        # its input (for an output activation with f(0) = 0).
-        inits = {}
-        if residual:
-            inits = {"kernel_initializer": "zeros", "bias_initializer": "zeros"}
-
-        inputs = keras.Input(shape=image_shape, name="images")
-        x = ImageToRowSequence(order=order, name="to_sequence")(inputs)
+        layers = [ImageToRowSequence(order=order, name="to_sequence")]
         for i, units in enumerate(encoder_units):
             last = i == len(encoder_units) - 1
             keep_sequence = not (last and bottleneck == "vector")
-            x = recurrent(units, keep_sequence, name=f"encoder_{i}")(x)
+            layers.append(recurrent(units, f"encoder_{i}", keep_sequence))
         if bottleneck == "vector":
-            x = keras.layers.RepeatVector(steps, name="repeat")(x)
-        for i, units in enumerate(decoder_units):
-            x = recurrent(units, True, name=f"decoder_{i}")(x)
-        if head == "dense":
-            x = keras.layers.Dense(
-                line * channels, activation=output_activation, name="head", **inits
-            )(x)
-        else:
-            if residual:
-                inits["recurrent_initializer"] = "zeros"
-            x = self.recurrent_layer(
-                line * channels,
-                activation=output_activation,
-                return_sequences=True,
-                name="head",
-                **inits,
-            )(x)
-        x = RowSequenceToImage(
-            width=width, channels=channels, order=order, name="to_images"
-        )(x)
-        if residual:
-            x = keras.layers.Add(name="residual")([inputs, x])
-        super().__init__(inputs=inputs, outputs=x, **kwargs)
+            layers.append(keras.layers.RepeatVector(steps, name="repeat"))
+        layers += [recurrent(n, f"decoder_{i}") for i, n in enumerate(decoder_units)]
+        layers.append(
+            _head(
+                head, self.recurrent_layer, line * channels, output_activation, residual
+            )
+        )
+        layers.append(
+            RowSequenceToImage(
+                width=width, channels=channels, order=order, name="to_images"
+            )
+        )
 
+        # === Functional Model ===
+        inputs = keras.Input(shape=image_shape, name="images")
+        outputs = apply_in_turn(layers, inputs)
+        if residual:
+            outputs = keras.layers.Add(name="residual")([inputs, outputs])
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
         self.image_shape = image_shape
         self.encoder_units = encoder_units
         self.decoder_units = decoder_units

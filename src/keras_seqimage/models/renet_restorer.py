@@ -11,6 +11,7 @@ from keras_seqimage._validation import (
 )
 from keras_seqimage.layers.line_sweep import CELLS, LineSweep, check_init
 from keras_seqimage.layers.row_sequence import ORDERS
+from keras_seqimage.models._graph import apply_in_turn
 from keras_seqimage.models._image_model import ImageModel
 
 
@@ -27,6 +28,24 @@ def check_sweeps(value, allow_empty=False):
             f"Received: sweeps={value!r}"
         )
     return tuple(value)
+
+
+def sweep_layers(sweeps, prefix="", init_sigma=None, **arguments):
+    """One `LineSweep` per entry of `sweeps`, named `{prefix}sweep_{i}_{order}`.
+
+    The first rows sweep and the first columns sweep start as the inverse of
+    the blur `init_sigma`, later ones as the identity (`ReNetRestorer`'s and
+    each `BlindReNetRestorer` expert's stack); `arguments` go to every sweep.
+    """
+    return [
+        LineSweep(
+            order=order,
+            init_sigma=None if order in sweeps[:i] else init_sigma,
+            name=f"{prefix}sweep_{i}_{order}",
+            **arguments,
+        )
+        for i, order in enumerate(sweeps)
+    ]
 
 
 @keras.saving.register_keras_serializable(package="keras_seqimage")
@@ -171,23 +190,24 @@ class ReNetRestorer(ImageModel):
             init_sigma, init_balance, init_regularizer, linear
         )
 
-        inputs = keras.Input(shape=image_shape, name="images")
-        x = inputs
-        for i, order in enumerate(sweeps):
-            first = order not in sweeps[:i]  # the first sweep of its order
-            x = LineSweep(
-                order=order,
-                units=units,
-                cell=cell,
-                linear=linear,
-                activation=activation,
-                init_sigma=init_sigma if first else None,
-                init_balance=init_balance,
-                init_regularizer=init_regularizer,
-                name=f"sweep_{i}_{order}",
-            )(x)
-        super().__init__(inputs=inputs, outputs=x, **kwargs)
+        # === Layers ===
+        layers = sweep_layers(
+            sweeps,
+            init_sigma=init_sigma,
+            units=units,
+            cell=cell,
+            linear=linear,
+            activation=activation,
+            init_balance=init_balance,
+            init_regularizer=init_regularizer,
+        )
 
+        # === Functional Model ===
+        inputs = keras.Input(shape=image_shape, name="images")
+        outputs = apply_in_turn(layers, inputs)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
         self.image_shape = image_shape
         self.sweeps = sweeps
         self.units = units
