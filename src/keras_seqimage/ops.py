@@ -8,6 +8,7 @@ torch backend, the fixed-sigma blur of a float32 CPU tensor calls torch's
 """
 
 import functools
+import math
 
 import keras
 import numpy as np
@@ -30,6 +31,20 @@ from keras_seqimage._validation import (
 _NO_BLUR = 1e-15
 
 _ROW_MATMUL_MAX_FEATURES = 512
+
+# Filtered axes up to this length take the dense `(n, n)` matrix route (the
+# fastest on small images: see `_prefer_dense`); longer ones the banded route,
+# whose memory is linear in the image.
+_DENSE_MAX_SIZE = 128
+# ... and axes up to this length whose folded kernel is as long as the axis.
+_DENSE_MAX_SIZE_WIDE_KERNEL = 512
+# Per-image sigmas: the dense route contracts a `(taps, n, n)` fold tensor.
+_PER_IMAGE_DENSE_MAX_ENTRIES = 2**20
+# Banded passes with more taps than this on each side loop (`fori_loop`)
+# instead of unrolling one slice per tap into the graph.
+_UNROLL_MAX_RADIUS = 32
+# The numpy arrays behind fixed-sigma filters (taps, matrices), bounded in bytes.
+_CACHE = kernels.ByteBoundedCache(32 * 2**20)
 
 _AXIS_EINSUM = {
     (1, False): "hi,biwc->bhwc",
@@ -71,9 +86,29 @@ def gaussian_filter(
     Computes `scipy.ndimage.gaussian_filter(images, sigma=(0, s_h, s_w, 0),
     mode=mode, cval=cval, truncate=truncate)` with `keras.ops`: the same kernel
     taps and radius `int(truncate * sigma + 0.5)`, the same boundary rule at any
-    image size (also smaller than the radius). The filter is separable (one 1-D
-    pass per axis, each a matrix product along that axis) and depthwise
-    (channels never mix). Works under every Keras backend, eagerly or traced.
+    image size (also smaller than the radius), and the same NaN and inf: an
+    output is NaN or infinite exactly where scipy's is (a non-finite pixel
+    reaches the outputs its kernel touches, in its own channel only). The
+    filter is separable (one 1-D pass per axis) and depthwise (channels never
+    mix). Works under every Keras backend, eagerly or traced.
+
+    Small images (filtered sides up to 128 pixels) take one matrix product
+    per axis, the fastest route there; when that product's result is not
+    finite, the call recomputes it by the banded route, which never lets a
+    NaN reach an output outside its kernel. Larger images take the banded
+    route directly: the axis is padded by the boundary rule (a gather) and
+    filtered tap by tap (a depthwise convolution on TensorFlow and torch),
+    in memory linear in the image.
+
+    Radius rule: taps beyond what the boundary rule can tell apart read the
+    same pixel, for every output, as a tap within `n` pixels of the centre
+    (offsets that differ by the period `2 n` for `"reflect"`, `2 n - 2` for
+    `"mirror"`, `n` for `"wrap"`; offsets from `n - 1` on read the edge for
+    `"nearest"`; offsets from `n` on read `cval` for `"constant"`). Their
+    weights are added onto that tap (sums of many taps in closed form), so a
+    kernel never has more than `2 n + 1` taps along an axis of length `n`
+    and a huge sigma costs no more than a sigma of about `n / 2`, with the
+    result still scipy's. The radius itself is capped at `2**62`.
 
     Args:
         images: float tensor of shape `(batch, height, width, channels)` with
@@ -102,6 +137,11 @@ def gaussian_filter(
         crop, width - 2 * crop, channels)` (the shape of `images` at
         `crop=0`).
 
+    Raises:
+        ValueError: for a bad argument (named in the message).
+        MemoryError: when the backend cannot allocate the result or its
+            intermediates; the message names the images' shape.
+
     Example:
 
     >>> import numpy as np
@@ -117,32 +157,78 @@ def gaussian_filter(
     cval = check_finite("cval", cval)
     truncate = check_positive("truncate", truncate)
     crop = _check_crop(crop, images.shape)
-    dtype = keras.backend.standardize_dtype(images.dtype)
+    try:
+        if is_number(sigma) or isinstance(sigma, (list, tuple)):
+            return _fixed_filter(images, sigma_pair(sigma), mode, cval, truncate, crop)
+        return _per_image_filter(images, sigma, mode, cval, truncate, max_sigma, crop)
+    except MemoryError as error:
+        raise _memory_error(images, error) from error
+    except Exception as error:
+        if _is_out_of_memory(error):
+            raise _memory_error(images, error) from error
+        raise
 
-    if is_number(sigma) or isinstance(sigma, (list, tuple)):
-        sigmas = sigma_pair(sigma)
-        operators = {
-            axis: _fixed_operator(images.shape[axis], s, truncate, mode, crop)
-            for axis, s in zip((1, 2), sigmas, strict=True)
-            if s > _NO_BLUR
-        }
-        x = _crop_axes(images, [a for a in (1, 2) if a not in operators], crop)
-        if len(operators) == 2 and _prefer_row_matmuls(images.shape, dtype):
-            _, _, width, channels = images.shape
-            row_operator = _fixed_row_operator(
-                width, channels, sigmas[1], truncate, mode, crop
-            )
-            return _filter_rows_matmul(x, operators[1], row_operator, mode, cval)
-        for axis, operator in operators.items():
-            x = _filter_axis(x, constant(operator, dtype), axis, mode, cval)
+
+def _fixed_filter(images, sigmas, mode, cval, truncate, crop):
+    """`gaussian_filter` with a fixed `(sigma_h, sigma_w)`."""
+    dtype = keras.backend.standardize_dtype(images.dtype)
+    shape = images.shape
+    filtered = {axis: s for axis, s in zip((1, 2), sigmas, strict=True) if s > _NO_BLUR}
+    x = _crop_axes(images, [a for a in (1, 2) if a not in filtered], crop)
+    if not filtered:
         return x
 
+    def banded():
+        y = x
+        for axis, s in filtered.items():
+            weights, far = _fixed_taps(shape[axis], s, truncate, mode)
+            y = _banded_pass(y, axis, weights, far, mode, cval, crop)
+        return y
+
+    taps = [
+        _fixed_taps(shape[a], s, truncate, mode)[0].shape[0]
+        for a, s in filtered.items()
+    ]
+    if not _prefer_dense([shape[axis] for axis in filtered], taps):
+        return banded()
+    operators = {
+        axis: _fixed_operator(shape[axis], s, truncate, mode, crop)
+        for axis, s in filtered.items()
+    }
+    if len(operators) == 2 and _prefer_row_matmuls(shape, dtype):
+        row_operator = _fixed_row_operator(
+            shape[2], shape[3], sigmas[1], truncate, mode, crop
+        )
+        rows = _rows_height_pass(x, operators[1], mode, cval)
+        return _finite_or(
+            rows,
+            lambda: _rows_width_pass(rows, row_operator, mode, cval, shape[3]),
+            banded,
+        )
+    passes = [
+        functools.partial(
+            _filter_axis,
+            operator=constant(operator, dtype),
+            axis=axis,
+            mode=mode,
+            cval=cval,
+        )
+        for axis, operator in operators.items()
+    ]
+    first = passes[0](x)
+    rest = passes[1] if len(passes) == 2 else (lambda y: y)
+    return _finite_or(first, lambda: rest(first), banded, 1 in filtered)
+
+
+def _per_image_filter(images, sigma, mode, cval, truncate, max_sigma, crop):
+    """`gaussian_filter` with a per-image sigma tensor of shape `(batch,)`."""
     if max_sigma is None:
         raise ValueError(
             "`max_sigma` is required when `sigma` is a per-image tensor: it "
             "fixes the kernel radius. Received: max_sigma=None"
         )
     max_sigma = check_finite_non_negative("max_sigma", max_sigma)
+    dtype = keras.backend.standardize_dtype(images.dtype)
     radius = kernels.kernel_radius(max_sigma, truncate)
     sigma = ops.cast(sigma, dtype)
     if len(sigma.shape) != 1:
@@ -150,15 +236,58 @@ def gaussian_filter(
             "A tensor `sigma` must have shape (batch,). "
             f"Received: sigma.shape={tuple(sigma.shape)}"
         )
-    weights = kernels.gaussian_weights(sigma, radius, truncate, xp=ops, dtype=dtype)
-    x = images
+    # Taps in float32 at least (their closed-form sums need the precision).
+    weight_dtype = "float64" if dtype == "float64" else "float32"
+    sigma_w = ops.cast(sigma, weight_dtype)
+    own_radius = ops.floor(truncate * sigma_w + 0.5)
+    taps = {}
     for axis in (1, 2):
-        size = x.shape[axis]
-        operator = kernels.axis_operator(weights, size, mode, xp=ops)
-        if crop:
-            operator = operator[:, crop : size - crop, :]
-        x = _filter_axis(x, operator, axis, mode, cval)
-    return x
+        weights, far = kernels.folded_weights(
+            sigma_w, radius, images.shape[axis], mode, truncate, ops, weight_dtype
+        )
+        taps[axis] = (ops.cast(weights, dtype), ops.cast(far, dtype))
+
+    def banded():
+        y = images
+        for axis, (weights, far) in taps.items():
+            y = _banded_pass(
+                y, axis, weights, far, mode, cval, crop, own_radius=own_radius
+            )
+        return y
+
+    sizes = [images.shape[1], images.shape[2]]
+    if not _prefer_dense(sizes, [taps[1][0].shape[-1], taps[2][0].shape[-1]]) or any(
+        taps[axis][0].shape[-1] * n * n > _PER_IMAGE_DENSE_MAX_ENTRIES
+        for axis, n in zip((1, 2), sizes, strict=True)
+    ):
+        return banded()
+    operators = {}
+    for axis in (1, 2):
+        size = images.shape[axis]
+        operator = kernels.axis_operator(taps[axis][0], size, mode, xp=ops)
+        operators[axis] = operator[:, crop : size - crop, :] if crop else operator
+    first = _filter_axis(images, operators[1], 1, mode, cval)
+    return _finite_or(
+        first, lambda: _filter_axis(first, operators[2], 2, mode, cval), banded
+    )
+
+
+def _prefer_dense(sizes, taps):
+    """Whether axes of these lengths, with kernels of `taps` taps, go dense.
+
+    A dense pass costs `n` multiply-adds per pixel and an `(n, n)` matrix;
+    a banded pass one per tap and memory linear in the image. Measured on
+    square RGB images, sigma 1 and 3 (the layer's docs): the matrix products
+    win up to sides of about 128-256 depending on the backend, so sides up
+    to `_DENSE_MAX_SIZE` go dense; so do sides up to
+    `_DENSE_MAX_SIZE_WIDE_KERNEL` whose (folded) kernel has at least as
+    many taps as the side (a huge sigma), where a banded pass would cost
+    more than the matrix.
+    """
+    return all(
+        n <= _DENSE_MAX_SIZE or (t >= n and n <= _DENSE_MAX_SIZE_WIDE_KERNEL)
+        for n, t in zip(sizes, taps, strict=True)
+    )
 
 
 def _check_crop(crop, shape):
@@ -182,35 +311,68 @@ def _crop_axes(x, axes, crop):
     return x[tuple(index)]
 
 
-@functools.lru_cache(maxsize=64)
+def _slice_axis(x, axis, start, stop):
+    index = [slice(None)] * 4
+    index[axis] = slice(start, stop)
+    return x[tuple(index)]
+
+
+def _fixed_taps(size, sigma, truncate, mode):
+    """`kernels.folded_weights` of a fixed sigma: float64 numpy taps and far weight.
+
+    Cached (read-only) by (size, sigma, truncate, mode).
+    """
+
+    def make():
+        radius = kernels.kernel_radius(sigma, truncate)
+        weights, far = kernels.folded_weights(
+            np.float64(sigma), radius, size, mode, truncate
+        )
+        weights = np.array(weights, dtype="float64")
+        weights.setflags(write=False)
+        return weights, float(far)
+
+    return _CACHE.get(("taps", size, sigma, truncate, mode), make)
+
+
 def _fixed_operator(size, sigma, truncate, mode, crop=0):
     """The float64 matrix of a fixed-sigma pass (cached, read-only).
 
     `(size - 2 * crop, size)`: the rows of the kept outputs. Built once per
     (size, sigma, truncate, mode, crop): a layer calls the op at every step
-    with the same arguments.
+    with the same arguments. The cache is bounded in bytes (`_CACHE`).
     """
-    radius = kernels.kernel_radius(sigma, truncate)
-    weights = kernels.gaussian_weights(np.float64(sigma), radius, truncate)
-    operator = kernels.axis_operator(weights, size, mode)[crop : size - crop]
-    operator.setflags(write=False)
-    return operator
+
+    def make():
+        weights, _ = _fixed_taps(size, sigma, truncate, mode)
+        operator = kernels.axis_operator(weights, size, mode)[crop : size - crop]
+        operator = np.ascontiguousarray(operator) if crop else operator
+        operator.setflags(write=False)
+        return operator
+
+    return _CACHE.get(("operator", size, sigma, truncate, mode, crop), make)
 
 
-@functools.lru_cache(maxsize=64)
 def _fixed_row_operator(width, channels, sigma, truncate, mode, crop=0):
     """`_row_operator` of a fixed-sigma width pass (cached, read-only)."""
-    operator = _fixed_operator(width, sigma, truncate, mode, crop)
-    operator = _row_operator(operator, channels)
-    operator.setflags(write=False)
-    return operator
+
+    def make():
+        operator = _fixed_operator(width, sigma, truncate, mode, crop)
+        operator = _row_operator(operator, channels)
+        operator.setflags(write=False)
+        return operator
+
+    key = ("row_operator", width, channels, sigma, truncate, mode, crop)
+    return _CACHE.get(key, make)
 
 
 def _row_operator(operator_w, channels):
     """`kron(operator_w.T, I_channels)`: the width pass on interleaved rows.
 
     Right-multiplying a row of `width * channels` interleaved values by it
-    filters each channel along the width and never mixes channels.
+    filters each channel along the width and never mixes channels (for
+    finite values: a NaN times its zero entries reaches the other channels,
+    which `_finite_or` catches).
     """
     return np.kron(operator_w.T, np.eye(channels))
 
@@ -247,20 +409,31 @@ def _filter_rows_matmul(x, operator_h, row_operator, mode, cval):
     width pass. Same result as two `_filter_axis` passes (the passes
     commute, also with `cval`).
     """
+    rows = _rows_height_pass(x, operator_h, mode, cval)
+    return _rows_width_pass(rows, row_operator, mode, cval, x.shape[3])
+
+
+def _rows_height_pass(x, operator_h, mode, cval):
+    """`_filter_rows_matmul`'s first product: `(batch, height', width * channels)`."""
     dtype = keras.backend.standardize_dtype(x.dtype)
     xp = native_ops(x)
     _, height, width, channels = x.shape
-    out_height = operator_h.shape[0]
-    out_features = row_operator.shape[1]
     y = xp.matmul(
         xp.constant(operator_h, dtype), xp.reshape(x, (-1, height, width * channels))
     )
     if mode == "constant" and cval != 0.0:
         outside = _outside_weight(operator_h, np)[:, None]
         y = y + xp.constant(cval * outside, dtype)
-    y = xp.matmul(
-        xp.reshape(y, (-1, width * channels)), xp.constant(row_operator, dtype)
-    )
+    return y
+
+
+def _rows_width_pass(rows, row_operator, mode, cval, channels):
+    """`_filter_rows_matmul`'s second product, reshaped to images."""
+    dtype = keras.backend.standardize_dtype(rows.dtype)
+    xp = native_ops(rows)
+    out_height, features = rows.shape[1], rows.shape[2]
+    out_features = row_operator.shape[1]
+    y = xp.matmul(xp.reshape(rows, (-1, features)), xp.constant(row_operator, dtype))
     if mode == "constant" and cval != 0.0:
         # Right-multiplied: output column j weighs inputs by column j.
         outside = _outside_weight(row_operator.T, np)[None, :]
@@ -288,3 +461,220 @@ def _filter_axis(x, operator, axis, mode, cval):
         shape[axis] = operator.shape[-2]
         y = y + cval * ops.reshape(outside, shape)
     return y
+
+
+def _banded_pass(x, axis, weights, far, mode, cval, crop, own_radius=None):
+    """One 1-D pass along `axis` with folded taps, in memory linear in `x`.
+
+    The axis is padded by the boundary rule (`_pad_axis`), then each output
+    is the weighted sum of its `2 h + 1` padded neighbours: a depthwise
+    convolution for fixed float32 taps on TensorFlow and torch (measured
+    the fastest there), else a sum of shifted slices. Every output reads
+    only its own taps, so a NaN or inf reaches exactly the outputs scipy's
+    reaches; with per-image taps (`weights` of shape `(batch, taps)`) the
+    taps beyond an image's own radius (`own_radius`) are left out, not
+    multiplied by zero. `far` is the weight of the taps that read `cval`
+    everywhere (a float, or `(batch,)` per image).
+    """
+    h = (weights.shape[-1] - 1) // 2
+    padded = _pad_axis(x, axis, h, mode, cval, crop)
+    n_out = x.shape[axis] - 2 * crop
+    dtype = keras.backend.standardize_dtype(x.dtype)
+    per_image = own_radius is not None
+    if (
+        not per_image
+        and dtype == "float32"
+        and x.shape[3] is not None
+        and keras.backend.backend() in ("tensorflow", "torch")
+    ):
+        y = _depthwise_pass(padded, axis, weights, dtype)
+    else:
+        y = _tap_sum(padded, axis, weights, n_out, own_radius)
+    if mode == "constant" and cval != 0.0:
+        if per_image:
+            y = y + cval * ops.reshape(far, (-1, 1, 1, 1))
+        elif far:
+            y = y + cval * far
+    return y
+
+
+def _pad_axis(x, axis, h, mode, cval, crop):
+    """`x` along `axis` at positions `crop - h .. n - crop + h - 1` (boundary rule)."""
+    n = x.shape[axis]
+    if mode == "constant":
+        start, stop = max(0, crop - h), min(n, n - crop + h)
+        x = _slice_axis(x, axis, start, stop) if (start, stop) != (0, n) else x
+        if h > crop:
+            widths = [(0, 0)] * 4
+            widths[axis] = (h - crop, h - crop)
+            x = ops.pad(x, widths, constant_values=cval)
+        return x
+    if h <= crop:
+        return _slice_axis(x, axis, crop - h, n - crop + h)
+    index = _CACHE.get(
+        ("pad_index", n, h, mode, crop),
+        lambda: _read_only(kernels.pad_index(n, h, mode, crop).astype("int32")),
+    )
+    return ops.take(x, index, axis=axis)
+
+
+def _read_only(array):
+    array.setflags(write=False)
+    return array
+
+
+def _depthwise_pass(padded, axis, weights, dtype):
+    """Valid depthwise convolution of `padded` with the taps along `axis`."""
+    channels = padded.shape[3]
+    taps = weights.shape[0]
+    shape = (taps, 1) if axis == 1 else (1, taps)
+    kernel = np.broadcast_to(
+        np.asarray(weights).reshape(shape + (1, 1)), shape + (channels, 1)
+    )
+    return ops.depthwise_conv(
+        padded,
+        constant(kernel, dtype),
+        strides=1,
+        padding="valid",
+        data_format="channels_last",
+    )
+
+
+def _tap_sum(padded, axis, weights, n_out, own_radius=None):
+    """`sum_s w[s] * padded[h + s : h + s + n_out]` along `axis`.
+
+    `weights`: numpy `(taps,)` or a `(batch, taps)` tensor (then the terms of
+    offsets beyond `own_radius`, `(batch,)`, are left out). Each tap is
+    multiplied before it is added (not `w * (x[+s] + x[-s])`, which
+    overflows float32 for values near its largest where scipy's float64
+    does not). Up to `_UNROLL_MAX_RADIUS` taps a side are unrolled; more
+    run in a `fori_loop` (a graph of constant size).
+    """
+    h = (weights.shape[-1] - 1) // 2
+    dtype = keras.backend.standardize_dtype(padded.dtype)
+    per_image = own_radius is not None
+    if not per_image:
+        weights = constant(weights, dtype)
+    else:
+        own_radius = ops.reshape(ops.cast(own_radius, dtype), (-1, 1, 1, 1))
+
+    def weight(tap):
+        if per_image:
+            return ops.reshape(ops.take(weights, tap, axis=1), (-1, 1, 1, 1))
+        return ops.take(weights, tap)
+
+    def shifted(start):
+        starts = [0, 0, 0, 0]
+        starts[axis] = start
+        sizes = [ops.shape(padded)[d] for d in range(4)]
+        sizes[axis] = n_out
+        return ops.slice(padded, starts, sizes)
+
+    def term(offset, y):
+        w = weight(h + offset)
+        value = shifted(h + offset) * w + shifted(h - offset) * w
+        if per_image:
+            value = ops.where(
+                ops.cast(offset, dtype) <= own_radius, value, ops.zeros_like(value)
+            )
+        return y + value
+
+    y = shifted(h) * weight(h)
+    if h <= _UNROLL_MAX_RADIUS:
+        for offset in range(1, h + 1):
+            y = term(offset, y)
+        return y
+    return ops.fori_loop(1, h + 1, term, y)
+
+
+def _finite_or(first, rest, exact, height_filtered=True):
+    """`rest()` (the dense route's last pass) when `first` is finite, else `exact()`.
+
+    The matrix routes multiply every pixel of a row or column by the
+    matrix's entries, zeros included: a NaN or inf anywhere reaches every
+    output of its row and column (and, through `_row_operator`, the other
+    channels), unlike scipy's. So a non-finite input makes a whole column
+    of the height pass's output `first` non-finite, its first row included
+    (a whole row of the width pass's output, first column included, when
+    only the width is filtered: then `first` is that output), and that row
+    (column) is all the check reads. When it is not finite the images are
+    blurred by the banded route (`exact`), which lets non-finite values
+    reach only scipy's outputs. Eagerly the branch is Python's; traced, a
+    `keras.ops.cond`.
+    """
+    concrete = _concrete(first)
+    if concrete is None:  # shape-only tensors (torch's "meta" device)
+        return rest()
+    if concrete:
+        finite = math.isfinite(_eager_probe_sum(first, height_filtered))
+        return rest() if finite else exact()
+    probe = first[:, 0] if height_filtered else first[:, :, 0]
+    total = ops.sum(ops.cast(probe, "float32"))
+    # The dense result made outside the branch: XLA runs a matrix product
+    # inside a conditional's branch 1.5x slower.
+    result = rest()
+    return ops.cond(ops.isfinite(total), lambda: result, exact)
+
+
+# Backend-specific helpers of `_finite_or` (which tensors hold values, and
+# the cheapest eager sum), kept together for `keras_seqimage.backend`.
+
+
+def _concrete(x):
+    """True for an eager tensor, False for a traced one, None for shape-only."""
+    if isinstance(x, keras.KerasTensor):
+        return False
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.executing_eagerly()
+    if backend == "jax":
+        import jax
+
+        return not isinstance(x, jax.core.Tracer)
+    if backend == "torch":
+        return None if x.device.type == "meta" else True
+    return True
+
+
+def _eager_probe_sum(fast, height_filtered):
+    """The float sum of `fast`'s first row (column), or of all of it.
+
+    torch and JAX tensors sum themselves (no `keras.ops` dispatch); an eager
+    TensorFlow tensor is summed whole (its slicing costs more than summing
+    a batch of small images). Half precision is summed in float32.
+    """
+    dtype = keras.backend.standardize_dtype(fast.dtype)
+    if keras.backend.backend() == "tensorflow" or dtype not in ("float32", "float64"):
+        return float(ops.convert_to_numpy(ops.sum(ops.cast(fast, "float32"))))
+    probe = fast[:, 0] if height_filtered else fast[:, :, 0]
+    return probe.sum().item()
+
+
+_OUT_OF_MEMORY_TEXT = (
+    "RESOURCE_EXHAUSTED",
+    "Unable to allocate",
+    "can't allocate memory",
+    "out of memory",
+    "OutOfMemory",
+)
+
+
+def _is_out_of_memory(error):
+    """Whether a backend's exception is an allocation failure."""
+    text = f"{type(error).__name__}: {error}"
+    return "ResourceExhausted" in type(error).__name__ or any(
+        phrase in text for phrase in _OUT_OF_MEMORY_TEXT
+    )
+
+
+def _memory_error(images, error):
+    shape = tuple(images.shape)
+    dtype = keras.backend.standardize_dtype(images.dtype)
+    return MemoryError(
+        f"gaussian_filter could not allocate memory for images of shape {shape} "
+        f"({dtype}); it needs a few times the images' own bytes. Blur fewer or "
+        f"smaller images per call. Received: images.shape={shape}; the backend "
+        f"said: {str(error)[:300]}"
+    )
