@@ -63,11 +63,19 @@ def traced(fn):
     return fn
 
 
+ROUTES = {  # (_DENSE_MAX_SIZE, _DENSE_MAX_SIZE_WIDE_KERNEL)
+    "dense": (10_000, 10_000),
+    "banded": (0, 0),
+    # Sides up to 12 dense, longer banded (up to 20 dense for a long kernel).
+    "mixed": (12, 20),
+}
+
+
 def route(name):
-    """Force the `"dense"` (matrix) or `"banded"` (large-image) route."""
-    size = 10_000 if name == "dense" else 0
+    """Force the `"dense"` (matrix), `"banded"` (large-image) or a `"mixed"` route."""
+    size, wide = ROUTES[name]
     return mock.patch.multiple(
-        blur_ops, _DENSE_MAX_SIZE=size, _DENSE_MAX_SIZE_WIDE_KERNEL=size
+        blur_ops, _DENSE_MAX_SIZE=size, _DENSE_MAX_SIZE_WIDE_KERNEL=wide
     )
 
 
@@ -106,12 +114,15 @@ class TestLargeImageRoute:
         cval=st.floats(-1, 1),
         crop_fraction=st.floats(0, 0.99),
         looped=st.booleans(),
+        route_name=st.sampled_from(["banded", "mixed"]),
     )
-    def test_equals_scipy(self, images, sigma, mode, cval, crop_fraction, looped):
+    def test_equals_scipy(
+        self, images, sigma, mode, cval, crop_fraction, looped, route_name
+    ):
         crop = int(crop_fraction * (min(images.shape[1:3]) - 1) / 2)
         expected = interior(scipy_blur(images, sigma, mode=mode, cval=cval), crop)
         with (
-            banded_only(),
+            route(route_name),
             mock.patch.object(blur_ops, "_UNROLL_MAX_RADIUS", 0 if looped else 32),
         ):
             actual = gaussian_filter(images, sigma, mode=mode, cval=cval, crop=crop)
@@ -163,10 +174,16 @@ class TestLargeImageRoute:
             )
 
     def test_layer_takes_the_route_on_large_images(self):
+        """No `(n, n)` matrix for an axis past `_DENSE_MAX_SIZE` (16x700: the
+        height pass dense, the width pass banded)."""
         images = np.random.default_rng(2).random((1, 16, 700, 3), "float32")
-        with mock.patch.object(
-            blur_ops, "_fixed_operator", side_effect=AssertionError("dense")
-        ):
+        fixed_operator = blur_ops._fixed_operator
+
+        def small_only(size, *args, **kwargs):
+            assert size <= blur_ops._DENSE_MAX_SIZE, size
+            return fixed_operator(size, *args, **kwargs)
+
+        with mock.patch.object(blur_ops, "_fixed_operator", small_only):
             blurred = GaussianBlurLayer(sigma=2.0)(images)
         np.testing.assert_allclose(to_numpy(blurred), scipy_blur(images, 2.0), atol=TOL)
 
@@ -337,7 +354,7 @@ class TestNonFinite:
         sigma=st.one_of(sigma_st, st.tuples(sigma_st, sigma_st)),
         mode=st.sampled_from(MODES),
         crop_fraction=st.floats(0, 0.99),
-        route=st.sampled_from(["dense", "banded", "rows", "einsum"]),
+        route=st.sampled_from(["dense", "banded", "mixed", "rows", "einsum"]),
     )
     def test_non_finite_like_scipy(
         self, seed, shape, sigma, mode, crop_fraction, route
@@ -348,6 +365,7 @@ class TestNonFinite:
         patches = {
             "dense": {"_DENSE_MAX_SIZE": 10_000},
             "banded": {"_DENSE_MAX_SIZE": 0, "_DENSE_MAX_SIZE_WIDE_KERNEL": 0},
+            "mixed": {"_DENSE_MAX_SIZE": 8, "_DENSE_MAX_SIZE_WIDE_KERNEL": 12},
             "rows": {"_prefer_row_matmuls": lambda shape, dtype: True},
             "einsum": {"_prefer_row_matmuls": lambda shape, dtype: False},
         }[route]
@@ -460,14 +478,14 @@ class TestBoundedMemory:
     )
     def test_allocation_failure_names_the_shape(self, error):
         images = np.zeros((1, 16, 700, 3), "float32")
-        with mock.patch.object(blur_ops, "_banded_pass", side_effect=error):
+        with mock.patch.object(blur_ops, "_pad_axis", side_effect=error):
             with pytest.raises(MemoryError, match=r"images.shape=\(1, 16, 700, 3\)"):
                 gaussian_filter(images, 2.0)
 
     def test_other_errors_pass_through(self):
         images = np.zeros((1, 16, 700, 3), "float32")
         with mock.patch.object(
-            blur_ops, "_banded_pass", side_effect=RuntimeError("something else")
+            blur_ops, "_pad_axis", side_effect=RuntimeError("something else")
         ):
             with pytest.raises(RuntimeError, match="something else"):
                 gaussian_filter(images, 2.0)

@@ -7,7 +7,6 @@ torch backend, the fixed-sigma blur of a float32 CPU tensor calls torch's
 `keras.ops` dispatches to, without the dispatch's Python.
 """
 
-import functools
 import math
 
 import keras
@@ -43,6 +42,9 @@ _PER_IMAGE_DENSE_MAX_ENTRIES = 2**20
 # Banded passes with more taps than this on each side loop (`fori_loop`)
 # instead of unrolling one slice per tap into the graph.
 _UNROLL_MAX_RADIUS = 32
+# Eager TensorFlow sums a dense pass's output whole up to this many values
+# (slicing one row costs about as much as summing 2**18 values).
+_WHOLE_SUM_MAX_SIZE = 2**18
 # The numpy arrays behind fixed-sigma filters (taps, matrices), bounded in bytes.
 _CACHE = kernels.ByteBoundedCache(32 * 2**20)
 
@@ -179,21 +181,22 @@ def _fixed_filter(images, sigmas, mode, cval, truncate, crop):
         return x
 
     def banded():
-        y = x
-        for axis, s in filtered.items():
-            weights, far = _fixed_taps(shape[axis], s, truncate, mode)
-            y = _banded_pass(y, axis, weights, far, mode, cval, crop)
-        return y
+        passes = [
+            (axis, *_fixed_taps(shape[axis], s, truncate, mode))
+            for axis, s in filtered.items()
+        ]
+        return _banded_passes(x, passes, mode, cval, crop)
 
-    taps = [
-        _fixed_taps(shape[a], s, truncate, mode)[0].shape[0]
-        for a, s in filtered.items()
+    dense = [
+        axis
+        for axis, s in filtered.items()
+        if _prefer_dense(shape[axis], _fixed_taps(shape[axis], s, truncate, mode)[0])
     ]
-    if not _prefer_dense([shape[axis] for axis in filtered], taps):
+    if not dense:
         return banded()
     operators = {
-        axis: _fixed_operator(shape[axis], s, truncate, mode, crop)
-        for axis, s in filtered.items()
+        axis: _fixed_operator(shape[axis], filtered[axis], truncate, mode, crop)
+        for axis in dense
     }
     if len(operators) == 2 and _prefer_row_matmuls(shape, dtype):
         row_operator = _fixed_row_operator(
@@ -205,19 +208,25 @@ def _fixed_filter(images, sigmas, mode, cval, truncate, crop):
             lambda: _rows_width_pass(rows, row_operator, mode, cval, shape[3]),
             banded,
         )
-    passes = [
-        functools.partial(
-            _filter_axis,
-            operator=constant(operator, dtype),
-            axis=axis,
-            mode=mode,
-            cval=cval,
-        )
-        for axis, operator in operators.items()
-    ]
-    first = passes[0](x)
-    rest = passes[1] if len(passes) == 2 else (lambda y: y)
-    return _finite_or(first, lambda: rest(first), banded, 1 in filtered)
+    # The (first) dense pass first; the other axis dense or banded.
+    axis = dense[0]
+    if axis == 1 and _prefer_rows_height_pass(shape, dtype):
+        first = _rows_height_pass(x, operators[1], mode, cval)
+        first = ops.reshape(first, (-1, first.shape[1], x.shape[2], x.shape[3]))
+    else:
+        first = _filter_axis(x, constant(operators[axis], dtype), axis, mode, cval)
+    other = [a for a in filtered if a != axis]
+
+    def rest():
+        if not other:
+            return first
+        if other[0] in operators:
+            operator = constant(operators[other[0]], dtype)
+            return _filter_axis(first, operator, other[0], mode, cval)
+        weights, far = _fixed_taps(shape[other[0]], filtered[other[0]], truncate, mode)
+        return _banded_passes(first, [(other[0], weights, far)], mode, cval, crop)
+
+    return _finite_or(first, rest, banded, axis)
 
 
 def _per_image_filter(images, sigma, mode, cval, truncate, max_sigma, crop):
@@ -248,17 +257,13 @@ def _per_image_filter(images, sigma, mode, cval, truncate, max_sigma, crop):
         taps[axis] = (ops.cast(weights, dtype), ops.cast(far, dtype))
 
     def banded():
-        y = images
-        for axis, (weights, far) in taps.items():
-            y = _banded_pass(
-                y, axis, weights, far, mode, cval, crop, own_radius=own_radius
-            )
-        return y
+        passes = [(axis, *taps[axis]) for axis in (1, 2)]
+        return _banded_passes(images, passes, mode, cval, crop, own_radius)
 
-    sizes = [images.shape[1], images.shape[2]]
-    if not _prefer_dense(sizes, [taps[1][0].shape[-1], taps[2][0].shape[-1]]) or any(
-        taps[axis][0].shape[-1] * n * n > _PER_IMAGE_DENSE_MAX_ENTRIES
-        for axis, n in zip((1, 2), sizes, strict=True)
+    if not all(
+        _prefer_dense(images.shape[axis], weights)
+        and weights.shape[-1] * images.shape[axis] ** 2 <= _PER_IMAGE_DENSE_MAX_ENTRIES
+        for axis, (weights, _) in taps.items()
     ):
         return banded()
     operators = {}
@@ -272,21 +277,22 @@ def _per_image_filter(images, sigma, mode, cval, truncate, max_sigma, crop):
     )
 
 
-def _prefer_dense(sizes, taps):
-    """Whether axes of these lengths, with kernels of `taps` taps, go dense.
+def _prefer_dense(size, weights):
+    """Whether a pass along an axis of `size` with these taps goes dense.
 
-    A dense pass costs `n` multiply-adds per pixel and an `(n, n)` matrix;
-    a banded pass one per tap and memory linear in the image. Measured on
-    square RGB images, sigma 1 and 3 (the layer's docs): the matrix products
-    win up to sides of about 128-256 depending on the backend, so sides up
-    to `_DENSE_MAX_SIZE` go dense; so do sides up to
-    `_DENSE_MAX_SIZE_WIDE_KERNEL` whose (folded) kernel has at least as
-    many taps as the side (a huge sigma), where a banded pass would cost
-    more than the matrix.
+    A dense pass costs `size` multiply-adds per pixel and a `(size, size)`
+    matrix; a banded pass one per tap and memory linear in the image.
+    Measured on square RGB images, sigma 1 and 3 (the layer's docs): the
+    matrix products win up to sides of about 128-256 depending on the
+    backend, so sides up to `_DENSE_MAX_SIZE` go dense; so do sides up to
+    `_DENSE_MAX_SIZE_WIDE_KERNEL` whose (folded) kernel has at least as many
+    taps as the side (a huge sigma), where a banded pass would cost more
+    than the matrix. Each axis chooses for itself (a 16x8000 image: a dense
+    height pass, a banded width pass).
     """
-    return all(
-        n <= _DENSE_MAX_SIZE or (t >= n and n <= _DENSE_MAX_SIZE_WIDE_KERNEL)
-        for n, t in zip(sizes, taps, strict=True)
+    taps = weights.shape[-1]
+    return size <= _DENSE_MAX_SIZE or (
+        taps >= size and size <= _DENSE_MAX_SIZE_WIDE_KERNEL
     )
 
 
@@ -389,10 +395,19 @@ def _prefer_row_matmuls(shape, dtype):
     float64 products in float32).
     """
     row = shape[2] * shape[3] if shape[3] is not None else None
+    return _prefer_rows_height_pass(shape, dtype) and row <= _ROW_MATMUL_MAX_FEATURES
+
+
+def _prefer_rows_height_pass(shape, dtype):
+    """Whether a dense height pass is `_rows_height_pass` (not an `einsum`).
+
+    As `_prefer_row_matmuls` without its limit on the row: the height pass
+    alone needs no `(width * channels)` matrix (a 16x8000 image's dense
+    height pass before its banded width pass).
+    """
     return (
         keras.backend.backend() in ("tensorflow", "torch")
-        and row is not None
-        and row <= _ROW_MATMUL_MAX_FEATURES
+        and shape[3] is not None
         and keras.backend.result_type(dtype, dtype) == dtype
     )
 
@@ -463,28 +478,43 @@ def _filter_axis(x, operator, axis, mode, cval):
     return y
 
 
-def _banded_pass(x, axis, weights, far, mode, cval, crop, own_radius=None):
-    """One 1-D pass along `axis` with folded taps, in memory linear in `x`.
+def _banded_passes(x, passes, mode, cval, crop, own_radius=None):
+    """1-D passes `(axis, weights, far)` with folded taps, in memory linear in `x`.
 
-    The axis is padded by the boundary rule (`_pad_axis`), then each output
-    is the weighted sum of its `2 h + 1` padded neighbours: a depthwise
-    convolution for fixed float32 taps on TensorFlow and torch (measured
-    the fastest there), else a sum of shifted slices. Every output reads
-    only its own taps, so a NaN or inf reaches exactly the outputs scipy's
-    reaches; with per-image taps (`weights` of shape `(batch, taps)`) the
-    taps beyond an image's own radius (`own_radius`) are left out, not
-    multiplied by zero. `far` is the weight of the taps that read `cval`
-    everywhere (a float, or `(batch,)` per image).
+    Each pass pads its axis by the boundary rule (`_pad_axis`), then makes
+    every output the weighted sum of its `2 h + 1` padded neighbours
+    (`_filter_padded`). A pass's input (but the images themselves) and its
+    padded copy are let go as soon as they are used, so eagerly at most
+    about two image-sized tensors are alive besides the images.
     """
-    h = (weights.shape[-1] - 1) // 2
-    padded = _pad_axis(x, axis, h, mode, cval, crop)
-    n_out = x.shape[axis] - 2 * crop
-    dtype = keras.backend.standardize_dtype(x.dtype)
+    y = x
+    for axis, weights, far in passes:
+        n_out = y.shape[axis] - 2 * crop
+        padded = _pad_axis(y, axis, (weights.shape[-1] - 1) // 2, mode, cval, crop)
+        del y
+        y = _filter_padded(padded, axis, weights, far, n_out, mode, cval, own_radius)
+        del padded
+    return y
+
+
+def _filter_padded(padded, axis, weights, far, n_out, mode, cval, own_radius=None):
+    """One banded pass on an axis padded by `_pad_axis`.
+
+    A depthwise convolution for fixed float32 taps on TensorFlow and torch
+    (measured the fastest there), else a sum of shifted slices
+    (`_tap_sum`). Every output reads only its own taps, so a NaN or inf
+    reaches exactly the outputs scipy's reaches; with per-image taps
+    (`weights` of shape `(batch, taps)`) the taps beyond an image's own
+    radius (`own_radius`) are left out, not multiplied by zero. `far` is
+    the weight of the taps that read `cval` everywhere (a float, or
+    `(batch,)` per image).
+    """
+    dtype = keras.backend.standardize_dtype(padded.dtype)
     per_image = own_radius is not None
     if (
         not per_image
         and dtype == "float32"
-        and x.shape[3] is not None
+        and padded.shape[3] is not None
         and keras.backend.backend() in ("tensorflow", "torch")
     ):
         y = _depthwise_pass(padded, axis, weights, dtype)
@@ -515,7 +545,17 @@ def _pad_axis(x, axis, h, mode, cval, crop):
         ("pad_index", n, h, mode, crop),
         lambda: _read_only(kernels.pad_index(n, h, mode, crop).astype("int32")),
     )
-    return ops.take(x, index, axis=axis)
+    # The two ends gathered, the inside sliced: a copy is faster than a
+    # gather of every index (2x on TensorFlow and torch along the width).
+    inside = n - 2 * crop
+    ends = [
+        ops.take(x, index[:h], axis=axis),
+        ops.take(x, index[h + inside :], axis=axis),
+    ]
+    return ops.concatenate(
+        [ends[0], _slice_axis(x, axis, crop, n - crop) if crop else x, ends[1]],
+        axis=axis,
+    )
 
 
 def _read_only(array):
@@ -587,29 +627,26 @@ def _tap_sum(padded, axis, weights, n_out, own_radius=None):
     return ops.fori_loop(1, h + 1, term, y)
 
 
-def _finite_or(first, rest, exact, height_filtered=True):
-    """`rest()` (the dense route's last pass) when `first` is finite, else `exact()`.
+def _finite_or(first, rest, exact, axis=1):
+    """`rest()` when `first` (a dense pass's output) is finite, else `exact()`.
 
-    The matrix routes multiply every pixel of a row or column by the
-    matrix's entries, zeros included: a NaN or inf anywhere reaches every
-    output of its row and column (and, through `_row_operator`, the other
-    channels), unlike scipy's. So a non-finite input makes a whole column
-    of the height pass's output `first` non-finite, its first row included
-    (a whole row of the width pass's output, first column included, when
-    only the width is filtered: then `first` is that output), and that row
-    (column) is all the check reads. When it is not finite the images are
-    blurred by the banded route (`exact`), which lets non-finite values
-    reach only scipy's outputs. Eagerly the branch is Python's; traced, a
-    `keras.ops.cond`.
+    A dense pass along `axis` multiplies every pixel of a column (height,
+    `axis=1`) or row (width, `axis=2`) by the matrix's entries, zeros
+    included: a NaN or inf anywhere in its input reaches that whole column
+    (row) of `first`, first row (column) included, and through
+    `_row_operator` the other channels, unlike scipy's. So that row (column)
+    is all the check reads: when it is not finite the images are blurred by
+    the banded route (`exact`), which lets non-finite values reach only
+    scipy's outputs; else `rest()` finishes the dense route (the other
+    pass). Eagerly the branch is Python's; traced, a `keras.ops.cond`.
     """
     concrete = _concrete(first)
     if concrete is None:  # shape-only tensors (torch's "meta" device)
         return rest()
     if concrete:
-        finite = math.isfinite(_eager_probe_sum(first, height_filtered))
+        finite = math.isfinite(_eager_probe_sum(first, axis))
         return rest() if finite else exact()
-    probe = first[:, 0] if height_filtered else first[:, :, 0]
-    total = ops.sum(ops.cast(probe, "float32"))
+    total = ops.sum(ops.cast(_probe(first, axis), "float32"))
     # The dense result made outside the branch: XLA runs a matrix product
     # inside a conditional's branch 1.5x slower.
     result = rest()
@@ -638,18 +675,24 @@ def _concrete(x):
     return True
 
 
-def _eager_probe_sum(fast, height_filtered):
-    """The float sum of `fast`'s first row (column), or of all of it.
+def _eager_probe_sum(first, axis):
+    """The float sum of `first`'s first row (`axis=1`) or column, or of all of it.
 
     torch and JAX tensors sum themselves (no `keras.ops` dispatch); an eager
-    TensorFlow tensor is summed whole (its slicing costs more than summing
-    a batch of small images). Half precision is summed in float32.
+    TensorFlow tensor of up to `_WHOLE_SUM_MAX_SIZE` values is summed whole
+    (its slicing costs more than summing a batch of small images). Half
+    precision is summed in float32.
     """
-    dtype = keras.backend.standardize_dtype(fast.dtype)
-    if keras.backend.backend() == "tensorflow" or dtype not in ("float32", "float64"):
-        return float(ops.convert_to_numpy(ops.sum(ops.cast(fast, "float32"))))
-    probe = fast[:, 0] if height_filtered else fast[:, :, 0]
-    return probe.sum().item()
+    dtype = keras.backend.standardize_dtype(first.dtype)
+    if keras.backend.backend() != "tensorflow" and dtype in ("float32", "float64"):
+        return _probe(first, axis).sum().item()
+    size = math.prod(first.shape)
+    probe = first if size <= _WHOLE_SUM_MAX_SIZE else _probe(first, axis)
+    return float(ops.convert_to_numpy(ops.sum(ops.cast(probe, "float32"))))
+
+
+def _probe(first, axis):
+    return first[:, 0] if axis == 1 else first[:, :, 0]
 
 
 _OUT_OF_MEMORY_TEXT = (
