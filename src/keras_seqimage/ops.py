@@ -545,8 +545,12 @@ def _pad_axis(x, axis, h, mode, cval, crop):
         ("pad_index", n, h, mode, crop),
         lambda: _read_only(kernels.pad_index(n, h, mode, crop).astype("int32")),
     )
-    # The two ends gathered, the inside sliced: a copy is faster than a
-    # gather of every index (2x on TensorFlow and torch along the width).
+    if keras.backend.backend() == "jax":
+        # XLA keeps a concatenation's pieces alive longer: 5.1x the image
+        # at peak against the gather's 3.0x on a 6000x4000 photo (jit).
+        return ops.take(x, index, axis=axis)
+    # The two ends gathered, the inside copied: faster than a gather of
+    # every index (2x on TensorFlow and torch along the width).
     inside = n - 2 * crop
     ends = [
         ops.take(x, index[:h], axis=axis),
