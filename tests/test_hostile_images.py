@@ -187,6 +187,22 @@ class TestLargeImageRoute:
             blurred = GaussianBlurLayer(sigma=2.0)(images)
         np.testing.assert_allclose(to_numpy(blurred), scipy_blur(images, 2.0), atol=TOL)
 
+    def test_in_a_model_with_unknown_batch(self):
+        images = _with_non_finite((3, 16, 300, 3), 16)
+        model = keras.Sequential([keras.Input((16, 300, 3)), GaussianBlurLayer(1.5)])
+        assert_like_scipy(model.predict(images, verbose=0), scipy_blur(images, 1.5))
+        per_image = keras.Sequential(
+            [keras.Input((140, 150, 2)), GaussianBlurLayer(sigma_range=(0.5, 2.0))]
+        )
+        assert tuple(
+            per_image.predict(np.zeros((2, 140, 150, 2)), verbose=0).shape
+        ) == (
+            2,
+            140,
+            150,
+            2,
+        )
+
     @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
     def test_other_float_dtypes(self, dtype):
         images = np.random.default_rng(3).random((2, 9, 11, 3), "float32")
