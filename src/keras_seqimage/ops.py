@@ -7,6 +7,7 @@ torch backend, the fixed-sigma blur of a float32 CPU tensor calls torch's
 `keras.ops` dispatches to, without the dispatch's Python.
 """
 
+import functools
 import math
 
 import keras
@@ -530,8 +531,12 @@ def _banded_passes(x, passes, mode, cval, crop, own_radius=None):
     every output the weighted sum of its `2 h + 1` padded neighbours
     (`_filter_padded`). A pass's input (but the images themselves) and its
     padded copy are let go as soon as they are used, so eagerly at most
-    about two image-sized tensors are alive besides the images.
+    about two image-sized tensors are alive besides the images. Eager JAX
+    runs the passes compiled (`_jax_jitted_banded_passes`): op by op, each
+    tap's product and sum would be an image-sized array of its own.
     """
+    if own_radius is None and _jax_eager(x):
+        return _jax_jitted_banded_passes(passes, mode, cval, crop)(x)
     y = x
     for axis, weights, far in passes:
         n_out = y.shape[axis] - 2 * crop
@@ -722,6 +727,25 @@ def _concrete(x):
     if backend == "torch":
         return None if x.device.type == "meta" else True
     return True
+
+
+def _jax_eager(x):
+    """Whether `x` is a JAX array outside any trace."""
+    return keras.backend.backend() == "jax" and _concrete(x) is True
+
+
+def _jax_jitted_banded_passes(passes, mode, cval, crop):
+    """`_banded_passes` of fixed taps as one `jax.jit` function (cached)."""
+    key = tuple((axis, tuple(weights.tolist()), far) for axis, weights, far in passes)
+    return _jitted_banded_passes(key, mode, cval, crop)
+
+
+@functools.lru_cache(maxsize=16)
+def _jitted_banded_passes(key, mode, cval, crop):
+    import jax
+
+    passes = [(axis, np.array(weights), far) for axis, weights, far in key]
+    return jax.jit(lambda x: _banded_passes(x, passes, mode, cval, crop))
 
 
 def _eager_probe_sum(first, axis):
