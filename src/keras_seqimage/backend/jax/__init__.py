@@ -1,4 +1,4 @@
-"""The JAX backend's own code: keeping a model whole when a loop fails.
+"""The JAX backend's own code: a model kept whole when a loop fails, `jit`.
 
 Keras' JAX `fit`, `evaluate` and `predict` take the model's variables out of
 it before their loop (their values travel through the compiled steps as a
@@ -50,3 +50,10 @@ def values_at_hand(x):
     import jax
 
     return not isinstance(x, jax.core.Tracer)
+
+
+def jit(function):
+    """`jax.jit(function)`: eager JAX code run as one compiled function."""
+    import jax
+
+    return jax.jit(function)
