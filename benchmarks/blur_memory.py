@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from _harness import RESULT_PREFIX, median
+from _harness import RESULT_PREFIX, median, print_run_metadata
 
 DEFAULT_SIZES = "16x32,16x128,16x512,16x2000,16x8000,4000x6000"
 
@@ -149,6 +149,10 @@ def main():
         worker(args)
         return
     how = "compiled" if args.compiled else "eager"
+    print_run_metadata(
+        [args.backend],
+        f"--sizes {args.sizes} --repeats {args.repeats} --sigma {args.sigma}",
+    )
     print(
         f"GaussianBlurLayer(sigma={args.sigma}) on {args.backend} ({how}) vs "
         f"scipy.ndimage.gaussian_filter, batch 1, RGB float32, mode 'reflect'; "

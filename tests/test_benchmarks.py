@@ -21,6 +21,10 @@ BACKEND = keras.backend.backend()
 
 # Script -> (its tiniest arguments, a table row its output must contain).
 CASES = {
+    "blur_memory.py": (
+        ["--backend", BACKEND, "--sizes", "8x40", "--repeats", "1"],
+        "| 8x40 |",
+    ),
     "blur_speed.py": (
         ["--images", "16", "--repeats", "1", "--backends", BACKEND],
         f"| {BACKEND} | keras_seqimage.ops.gaussian_filter |",
