@@ -440,10 +440,9 @@ def _row_operator(operator_w, channels):
 def _prefer_row_matmuls(shape, dtype):
     """Whether `_filter_rows_matmul` is the faster route for these images.
 
-    Measured at 32x32x3, batches of 64 and 1,000 (the speed section of the
-    layer's docs): on TensorFlow and torch the two matrix products beat an
-    `einsum` per axis by 1.5-3.5x; on JAX the `einsum`s were 1.4-1.6x
-    faster. The width pass multiplies by a `(width * channels)` square
+    On small images (the speed section of the layer's docs) the two matrix
+    products beat an `einsum` per axis on TensorFlow and torch, and lose to
+    it on JAX. The width pass multiplies by a `(width * channels)` square
     matrix, so the route is kept to rows of at most 512 values, and to
     dtypes that `keras.ops.matmul` keeps (Keras 3.15 on torch computes
     float64 products in float32).
