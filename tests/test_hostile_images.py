@@ -224,6 +224,12 @@ class TestLargeImageRoute:
             actual = _input_gradient(images, weights)
         np.testing.assert_allclose(actual, expected, atol=TOL)
 
+    def test_width_20000(self):
+        """Issue 28: a RuntimeError at this width (a 20000x20000 matrix per tap)."""
+        images = np.random.default_rng(19).random((1, 16, 20_000, 3), "float32")
+        blurred = to_numpy(GaussianBlurLayer(sigma=2.0)(images))
+        np.testing.assert_allclose(blurred, scipy_blur(images, 2.0), atol=TOL)
+
     def test_2000x3000_image_is_blurred(self):
         images = np.random.default_rng(6).random((1, 2000, 3000, 3), "float32")
         start = time.perf_counter()
@@ -302,6 +308,20 @@ class TestHugeSigma:
             kernels.folded_weights(np.float64(1e300), kernels.MAX_RADIUS, 9, mode)
         assert time.perf_counter() - start < 1.0
         assert kernels.kernel_radius(1e300) == kernels.MAX_RADIUS
+
+    def test_sigma_1e300_is_the_limit(self):
+        """Past any image (radius capped at 2**62): reflect's blur is the mean."""
+        images = np.random.default_rng(17).random((2, 5, 7, 3), "float32")
+        blurred = to_numpy(gaussian_filter(images, 1e300))
+        mean = np.broadcast_to(images.mean(axis=(1, 2), keepdims=True), images.shape)
+        np.testing.assert_allclose(blurred, mean, atol=TOL)
+
+    def test_huge_truncate(self):
+        images = np.random.default_rng(18).random((1, 8, 6, 2), "float32")
+        for mode in MODES:
+            expected = scipy_blur(images, 1.0, mode=mode, truncate=1e4, cval=0.3)
+            actual = gaussian_filter(images, 1.0, mode=mode, truncate=1e4, cval=0.3)
+            np.testing.assert_allclose(to_numpy(actual), expected, atol=TOL)
 
     @pytest.mark.parametrize("mode", MODES)
     def test_folded_taps_equal_the_unfolded_sum(self, mode):
@@ -512,3 +532,33 @@ class TestBoundedMemory:
         assert weights.shape == (17,) and far == 0.0
         weights, _ = blur_ops._fixed_taps(20_000, 1e6, 4.0, "wrap")
         assert weights.shape == (20_001,)
+
+    @pytest.mark.slow
+    def test_memory_benchmark_runs(self):
+        """`benchmarks/blur_memory.py` on tiny settings prints its table."""
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parents[1]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "benchmarks/blur_memory.py",
+                "--backend",
+                keras.backend.backend(),
+                "--sizes",
+                "4x40,3x200",
+                "--repeats",
+                "1",
+            ],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root / "src")},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        rows = [line for line in done.stdout.splitlines() if line.startswith("| 4x40")]
+        assert rows and "failed" not in rows[0], done.stdout + done.stderr[-2000:]

@@ -97,13 +97,13 @@ def gaussian_filter(
     filter is separable (one 1-D pass per axis) and depthwise (channels never
     mix). Works under every Keras backend, eagerly or traced.
 
-    Small images (filtered sides up to 128 pixels) take one matrix product
-    per axis, the fastest route there; when that product's result is not
-    finite, the call recomputes it by the banded route, which never lets a
-    NaN reach an output outside its kernel. Larger images take the banded
-    route directly: the axis is padded by the boundary rule (a gather) and
-    filtered tap by tap (a depthwise convolution on TensorFlow and torch),
-    in memory linear in the image.
+    Each axis is filtered one of two ways. Sides up to 128 pixels take a
+    matrix product (the fastest route on small images); when the product's
+    result is not finite, the call blurs by the banded route instead, which
+    never lets a NaN reach an output outside its kernel. Longer sides take
+    the banded route: the axis is padded by the boundary rule (a gather)
+    and filtered tap by tap (a depthwise convolution on TensorFlow and
+    torch), in memory linear in the image.
 
     Radius rule: taps beyond what the boundary rule can tell apart read the
     same pixel, for every output, as a tap within `n` pixels of the centre
@@ -155,6 +155,10 @@ def gaussian_filter(
     >>> images = np.random.rand(2, 32, 32, 3).astype("float32")
     >>> tuple(gaussian_filter(images, sigma=1.0).shape)
     (2, 32, 32, 3)
+    >>> images[0, 5, 5, 0] = np.nan  # reaches its kernel in its own channel only
+    >>> nan = np.isnan(np.asarray(gaussian_filter(images, sigma=1.0)))
+    >>> int(nan[0, ..., 0].sum()), bool(nan[..., 1:].any()), bool(nan[1].any())
+    (81, False, False)
     """
     images = ops.convert_to_tensor(images)
     check_known_image_size("images", images.shape, "gaussian_filter")

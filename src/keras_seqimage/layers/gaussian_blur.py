@@ -20,8 +20,10 @@ class GaussianBlurLayer(keras.layers.Layer):
     Output equals `scipy.ndimage.gaussian_filter(images, sigma=(0, s_h, s_w,
     0), mode=mode, cval=cval, truncate=truncate)` (float32 error below 1e-5):
     same taps, same radius `int(truncate * sigma + 0.5)`, same boundary rule,
-    channels blurred independently. All the work is done by
-    `keras_seqimage.ops.gaussian_filter`.
+    channels blurred independently, and NaN and inf where scipy's are. Any
+    image size and sigma, in memory linear in the image (a kernel wider than
+    the image is folded onto it: the rule is in
+    `keras_seqimage.ops.gaussian_filter`, which does all the work).
 
     This is a *degradation*, not an augmentation: it blurs at inference as in
     training, so a model can blur its own inputs. `keras.layers.RandomGaussianBlur`
