@@ -21,8 +21,11 @@ TORCH_STAMP := $(VENV)/.torch-stamp
 # wheel: make test-torch TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu"
 TORCH_SPEC ?= torch==2.13.0
 # The installed-package run checks packaging (files, imports, doctests); the end-to-end
-# example and multi-device tests, slow and unchanged by packaging, run in-tree only.
-INSTALLED_SKIP ?= --ignore=tests/test_examples.py --ignore=tests/test_distribution.py
+# example, multi-device, fault-injection and hostile-input tests, slow and unchanged by
+# packaging, run in-tree only.
+INSTALLED_SKIP ?= --ignore=tests/test_examples.py --ignore=tests/test_distribution.py \
+	--ignore=tests/test_fault_injection.py --ignore=tests/test_hostile_models.py \
+	--ignore=tests/test_hostile_images.py --ignore=tests/test_hostile_loaders.py
 # Backend of the installed-package run (the in-tree runs cover both).
 INSTALLED_BACKEND ?= tensorflow
 PYTEST_ARGS ?=
@@ -53,13 +56,12 @@ MIN_PIP_ARGS ?=
 # the torch fast path, which reads Keras' private names, on torch (FastLSTM's
 # torch-subprocess test is left to the torch run).
 MIN_TESTS_TENSORFLOW ?= tests/test_package.py tests/test_saving.py tests/test_fast_model.py \
-	tests/test_distribution.py tests/test_gaussian_blur.py tests/test_metrics.py \
-	tests/test_renet_restorer.py tests/test_row_sequence.py tests/test_fast_lstm.py \
+	tests/test_distribution.py tests/test_row_sequence.py tests/test_fast_lstm.py \
 	tests/test_legacy_files.py tests/test_backend.py \
 	--deselect tests/test_fast_lstm.py::test_torch_backend_subprocess \
 	--deselect tests/test_backend.py::test_torch_backend_subprocess
 MIN_TESTS_TORCH ?= tests/test_fast_model.py tests/test_fast_lstm.py \
-	tests/test_torch_train_step.py tests/test_backend.py tests/test_legacy_files.py
+	tests/test_backend.py tests/test_legacy_files.py
 
 .PHONY: demo test lint test-tensorflow test-jax test-torch test-min bench clean docs dist test-installed import-time
 

@@ -113,7 +113,7 @@ def worker(args):
                 "params": model.count_params(),
                 "jit_compile": str(model.jit_compile),
                 "seconds": median(times[name][1:]),
-                "all": [round(t, 1) for t in times[name]],
+                "all": list(times[name]),
             }
         )
     emit(rows_out)
@@ -151,14 +151,20 @@ def main():
         fastest = min(row["all"][1:])
         ratio = fastest_ratio = "n/a"
         if plain:
-            ratio = f"{row['seconds'] / plain[0]['seconds']:.3f}"
-            fastest_ratio = f"{fastest / min(plain[0]['all'][1:]):.3f}"
+            ratio = _ratio(row["seconds"], plain[0]["seconds"])
+            fastest_ratio = _ratio(fastest, min(plain[0]["all"][1:]))
         print(
             f"| {row['backend']} | {row['config']} | {row['params']:,} "
             f"| {row['jit_compile']} | {row['seconds']:.1f} | {ratio} "
-            f"| {fastest:.1f} | {fastest_ratio} | {row['all']} |"
+            f"| {fastest:.1f} | {fastest_ratio} "
+            f"| {[round(t, 1) for t in row['all']]} |"
         )
     return exit_status()
+
+
+def _ratio(value, reference):
+    """`value / reference` to three places; "n/a" for a time too short to read."""
+    return f"{value / reference:.3f}" if reference > 0 else "n/a"
 
 
 if __name__ == "__main__":
