@@ -308,8 +308,11 @@ def nan_where_non_finite(images, outputs):
     such an image then comes out as NaN (as does the loss), never finite.
     `outputs` has the batch axis of `images` first.
     """
-    axes = tuple(range(1, len(images.shape)))
-    finite = keras.ops.all(keras.ops.isfinite(images), axis=axes)
+    finite = keras.ops.isfinite(images)
+    # One axis at a time, last first: Keras 3.10's torch `all` mishandles a
+    # tuple of axes (it reduces them in turn without renumbering).
+    for axis in reversed(range(1, len(images.shape))):
+        finite = keras.ops.all(finite, axis=axis)
     finite = keras.ops.reshape(finite, (-1,) + (1,) * (len(outputs.shape) - 1))
     return keras.ops.where(finite, outputs, float("nan"))
 
