@@ -609,11 +609,11 @@ def _pad_axis(x, axis, h, mode, cval, crop):
         lambda: _read_only(kernels.pad_index(n, h, mode, crop).astype("int32")),
     )
     if keras.backend.backend() == "jax":
-        # XLA keeps a concatenation's pieces alive longer: 5.1x the image
-        # at peak against the gather's 3.0x on a 6000x4000 photo (jit).
+        # XLA keeps a concatenation's pieces alive longer than one gather's
+        # result, so the padded copy's peak memory is lower this way.
         return ops.take(x, index, axis=axis)
     # The two ends gathered, the inside copied: faster than a gather of
-    # every index (2x on TensorFlow and torch along the width).
+    # every index on TensorFlow and torch.
     inside = n - 2 * crop
     ends = [
         ops.take(x, index[:h], axis=axis),
@@ -715,7 +715,7 @@ def _finite_or(first, rest, exact, axis=1):
         return rest() if finite else exact()
     total = ops.sum(ops.cast(_probe(first, axis), "float32"))
     # The dense result made outside the branch: XLA runs a matrix product
-    # inside a conditional's branch 1.5x slower.
+    # inside a conditional's branch slower.
     result = rest()
     return ops.cond(ops.isfinite(total), lambda: result, exact)
 
@@ -754,7 +754,7 @@ def _eager_probe_sum(first, axis):
     The cheapest way measured per backend (eager, 64 and 1,000 32x32x3
     images): torch tensors sum themselves (no `keras.ops` dispatch); up to
     `_NUMPY_PROBE_MAX_SIZE` values, a numpy copy is summed (TensorFlow's and
-    JAX's eager reductions and slices cost 0.1-0.3 ms each); past it, the
+    JAX's eager reductions and slices each cost more than that); past it, the
     row is sliced and summed by `keras.ops`. In float64 (no overflow).
     """
     dtype = keras.backend.standardize_dtype(first.dtype)
