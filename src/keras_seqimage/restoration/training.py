@@ -1,0 +1,122 @@
+"""Training data for the photo restorer: degraded photos and their patches."""
+
+import numpy as np
+
+from keras_seqimage._validation import check_positive_int
+from keras_seqimage.baselines.self_tuning import estimate_noise
+from keras_seqimage.degradation import degrade
+from keras_seqimage.restoration.front_end import network_inputs
+
+
+def degradation_pool(
+    photos,
+    per_photo=12,
+    sigma_range=(0.8, 3.2),
+    noise_range=(0.002, 0.03),
+    noiseless=0.25,
+    sigma_jitter=0.3,
+    seed=0,
+    progress=None,
+):
+    """Degrade each photo several times and compute the restorer's inputs.
+
+    For each photo and draw: a blur sigma uniform in `sigma_range`; a noise
+    level uniform in `noise_range`, or 0 with probability `noiseless` (8-bit
+    rounding is then the only noise); `keras_seqimage.degrade` with 8-bit
+    rounding; the noise level estimated from the degraded photo
+    (`baselines.estimate_noise`, as the restorer does when it is not given);
+    with probability `sigma_jitter`, the sigma the front end is told is off
+    by a factor `exp(N(0, 0.08))` (so the network learns to tolerate the
+    error of a blur estimate); then `front_end.network_inputs`.
+
+    Args:
+        photos: iterable of float arrays `(height, width, channels)` in
+            [0, 1] (e.g. `datasets.load_photos("train").values()`).
+        per_photo: int > 0, degradations per photo. Defaults to `12`.
+        sigma_range: pair, the blur sigmas drawn. Defaults to `(0.8, 3.2)`.
+        noise_range: pair, the noise levels drawn. Defaults to
+            `(0.002, 0.03)`.
+        noiseless: float in [0, 1], the share of noise-free draws.
+            Defaults to `0.25`.
+        sigma_jitter: float in [0, 1], the share of draws with a perturbed
+            sigma. Defaults to `0.3`.
+        seed: int, the seed of every draw. Defaults to `0`.
+        progress: optional `keras.utils.Progbar`-like object with
+            `add(1)`, advanced once per degraded photo.
+
+    Returns:
+        A list of `(inputs, clean)` pairs, one per channel of each degraded
+        photo: `inputs` float32 `(height, width, 4)` (see `DeblurNetwork`),
+        `clean` float32 `(height, width, 1)`.
+    """
+    per_photo = check_positive_int("per_photo", per_photo)
+    rng = np.random.default_rng(seed)
+    pool = []
+    for index, photo in enumerate(photos):
+        photo = np.asarray(photo, dtype="float32")
+        for draw in range(per_photo):
+            sigma = float(rng.uniform(*sigma_range))
+            noise = 0.0 if rng.uniform() < noiseless else float(rng.uniform(*noise_range))
+            degraded, _ = degrade(
+                photo,
+                sigma=sigma,
+                noise=noise,
+                quantize=True,
+                seed=int(seed * 100003 + index * 1009 + draw),
+            )
+            degraded = np.asarray(degraded)
+            told = sigma
+            if rng.uniform() < sigma_jitter:
+                told = sigma * float(np.exp(rng.normal(0.0, 0.08)))
+            inputs = network_inputs(degraded, (told, told), estimate_noise(degraded))
+            for channel, channel_inputs in enumerate(inputs):
+                pool.append((channel_inputs, photo[..., channel : channel + 1]))
+            if progress is not None:
+                progress.add(1)
+    return pool
+
+
+def patch_batches(pool, batch_size=24, patch_size=80, seed=0):
+    """Endless `(inputs, targets)` batches of random patches from a pool.
+
+    Each patch comes from an entry drawn with probability proportional to
+    its pixel count, at a uniform position, under one of the 8 flips and
+    quarter turns (they keep an isotropic Gaussian blur what it was).
+
+    Args:
+        pool: list of `(inputs, clean)` pairs from `degradation_pool`.
+        batch_size: int > 0. Defaults to `24`.
+        patch_size: int > 0, no larger than the smallest entry. Defaults to
+            `80`.
+        seed: int. Defaults to `0`.
+
+    Yields:
+        `(inputs, targets)`: float32 arrays `(batch_size, patch_size,
+        patch_size, 4)` and `(batch_size, patch_size, patch_size, 1)`.
+    """
+    batch_size = check_positive_int("batch_size", batch_size)
+    patch_size = check_positive_int("patch_size", patch_size)
+    smallest = min(min(inputs.shape[:2]) for inputs, _ in pool)
+    if patch_size > smallest:
+        raise ValueError(
+            f"`patch_size` must be at most the smallest photo side ({smallest}). "
+            f"Received: patch_size={patch_size}"
+        )
+    rng = np.random.default_rng(seed)
+    areas = np.array([inputs.shape[0] * inputs.shape[1] for inputs, _ in pool], float)
+    weights = areas / areas.sum()
+    while True:
+        x = np.empty((batch_size, patch_size, patch_size, 4), "float32")
+        y = np.empty((batch_size, patch_size, patch_size, 1), "float32")
+        for i, entry in enumerate(rng.choice(len(pool), batch_size, p=weights)):
+            inputs, clean = pool[entry]
+            top = rng.integers(0, inputs.shape[0] - patch_size + 1)
+            left = rng.integers(0, inputs.shape[1] - patch_size + 1)
+            window = np.s_[top : top + patch_size, left : left + patch_size]
+            turns, flip = rng.integers(0, 4), rng.integers(0, 2)
+            a, b = inputs[window], clean[window]
+            a, b = np.rot90(a, turns), np.rot90(b, turns)
+            if flip:
+                a, b = a[:, ::-1], b[:, ::-1]
+            x[i], y[i] = a, b
+        yield x, y
