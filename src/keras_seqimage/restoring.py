@@ -353,9 +353,8 @@ def _learned(method, floats, sigma, noise):
     return restored, params
 
 
-def _estimate_sigma(image):
-    """Blur `(sigma_h, sigma_w)` of one float32 image, from the restorer's
-    estimator; a clear error where there is none."""
+def _check_blur_estimator():
+    """`keras_seqimage.restoration.estimate_blur`, or a clear error."""
     try:
         from keras_seqimage.restoration import estimate_blur
     except ImportError:
@@ -365,6 +364,12 @@ def _estimate_sigma(image):
             "which it does not have. Pass the blur's standard deviation in "
             "pixels, e.g. `sigma=1.5`. Received: sigma=None"
         ) from None
+    return estimate_blur
+
+
+def _estimate_sigma(image):
+    """Blur `(sigma_h, sigma_w)` of one float32 image `(h, w, c)`."""
+    estimate_blur = _check_blur_estimator()
     estimate = np.asarray(estimate_blur(image[None]), dtype="float64").reshape(-1)
     if estimate.size == 1:
         estimate = np.repeat(estimate, 2)
