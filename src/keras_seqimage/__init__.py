@@ -13,6 +13,7 @@ from keras_seqimage import (
 from keras_seqimage.degradation import Degradation, degrade
 from keras_seqimage.layers import *  # noqa: F403
 from keras_seqimage.models import *  # noqa: F403
+from keras_seqimage.restoring import restore
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,7 @@ __all__ = [
     "metrics",
     "models",
     "ops",
+    "restore",
     *layers.__all__,
     *models.__all__,
 ]

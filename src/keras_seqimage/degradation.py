@@ -22,6 +22,7 @@ import numpy as np
 from keras import ops
 
 from keras_seqimage import kernels
+from keras_seqimage._layout import check_data_format, warn_if_channels_first
 from keras_seqimage._validation import (
     check_bool,
     check_choice,
@@ -212,12 +213,13 @@ class Degradation:
 
     # --- arrays (the function) ----------------------------------------------
 
-    def __call__(self, images, seed=None, params=None):
+    def __call__(self, images, seed=None, params=None, data_format=None):
         """Degrade float images in `[0, 1]`; returns `(degraded, params)`.
 
         Args:
             images: float array `(batch, height, width, channels)` or one
-                image `(height, width, channels)` (numpy or tensor).
+                image `(height, width, channels)` (numpy or tensor); channels
+                first with `data_format="channels_first"`.
             seed: optional int >= 0. Without one (and without `params`) a
                 fresh seed is drawn and returned in `params["seed"]`, so every
                 call can be replayed.
@@ -225,17 +227,26 @@ class Degradation:
                 `"sigma_w"` and `"noise"` (arrays of shape `(batch,)`) are
                 used instead of new draws, and its `"seed"` unless `seed` is
                 given.
+            data_format: `"channels_last"` or `"channels_first"`, the
+                layout of `images`. Defaults to
+                `keras.config.image_data_format()`. Channels-last images that
+                look channels-first (last axis not 1 to 4 long, the first
+                image axis so) get a warning.
 
         Returns:
             `(degraded, params)`: a float32 numpy array of the shape of
             `images`, and a dict of float32 numpy arrays `(batch,)` plus the
             int `"seed"`.
         """
+        data_format = check_data_format(data_format)
         images = check_images(
             "images", np.asarray(images), ranks=(4, 3), non_empty=True
         )
+        warn_if_channels_first("images", images.shape, data_format, "degrade")
         single = images.ndim == 3
         batch = images[None] if single else images
+        if data_format == "channels_first":
+            batch = np.moveaxis(batch, 1, -1)
         batch = batch.astype("float32", copy=False)
         if params is not None:
             params = _check_params(params, len(batch))
@@ -272,6 +283,8 @@ class Degradation:
             "noise": np.asarray(noise, "float32"),
             "seed": seed,
         }
+        if data_format == "channels_first":
+            degraded = np.moveaxis(degraded, -1, 1)
         return (degraded[0] if single else degraded), out
 
     # --- config ---------------------------------------------------------------
@@ -324,6 +337,7 @@ def degrade(
     truncate=4.0,
     seed=None,
     params=None,
+    data_format=None,
 ):
     """Blur, add noise to and (optionally) 8-bit round images; return the draws.
 
@@ -346,6 +360,8 @@ def degrade(
         seed: optional int >= 0; without one a fresh seed is drawn and
             returned in `params["seed"]`.
         params: optional dict from an earlier call, to replay it.
+        data_format: `"channels_last"` or `"channels_first"`, the layout of
+            `images`. Defaults to `keras.config.image_data_format()`.
 
     Returns:
         `(degraded, params)`: float32 array of the shape of `images`, and a
@@ -373,4 +389,4 @@ def degrade(
         mode=mode,
         truncate=truncate,
     )
-    return recipe(images, seed=seed, params=params)
+    return recipe(images, seed=seed, params=params, data_format=data_format)

@@ -2,6 +2,13 @@
 
 import keras
 
+from keras_seqimage._layout import (
+    check_data_format,
+    from_channels_last,
+    shape_channels_last,
+    to_channels_last,
+    warn_if_channels_first,
+)
 from keras_seqimage._validation import (
     check_bool,
     check_float_dtype,
@@ -48,11 +55,17 @@ class DegradationLayer(keras.layers.Layer):
             Defaults to `None`.
         return_params: bool, also return the per-image draws. Defaults to
             `False`.
+        data_format: `"channels_last"` (`(batch, height, width, channels)`)
+            or `"channels_first"` (`(batch, channels, height, width)`).
+            Defaults to `keras.config.image_data_format()`. A channels-last
+            batch that looks channels-first (last axis not 1 to 4 long, the
+            second one so) gets a warning.
         **kwargs: base layer keyword arguments, such as `name` and `dtype`.
 
     Input shape:
-        4D float tensor `(batch, height, width, channels)` in `[0, 1]`,
-        height and width known.
+        4D float tensor `(batch, height, width, channels)` (or `(batch,
+        channels, height, width)` with `data_format="channels_first"`) in
+        `[0, 1]`, height and width known.
 
     Output shape:
         Same as the input (and, with `return_params`, a dict of `(batch,)`
@@ -84,9 +97,11 @@ class DegradationLayer(keras.layers.Layer):
         truncate: float = 4.0,
         seed: int | None = None,
         return_params: bool = False,
+        data_format: str | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        self.data_format = check_data_format(data_format)
         self.degradation = Degradation(
             sigma=sigma,
             sigma_range=sigma_range,
@@ -107,13 +122,23 @@ class DegradationLayer(keras.layers.Layer):
     def call(self, inputs):
         name = self.__class__.__name__
         check_rank("inputs", inputs.shape, 4, name)
-        check_known_image_size("inputs", inputs.shape, name)
+        check_known_image_size(
+            "inputs", shape_channels_last(inputs.shape, self.data_format), name
+        )
         check_float_dtype("inputs", inputs.dtype, name)
-        degraded, params = self.degradation.apply_tensors(inputs, self.seed_generator)
+        warn_if_channels_first("inputs", inputs.shape, self.data_format, name)
+        degraded, params = self.degradation.apply_tensors(
+            to_channels_last(inputs, self.data_format), self.seed_generator
+        )
+        degraded = from_channels_last(degraded, self.data_format)
         return (degraded, params) if self.return_params else degraded
 
     def compute_output_shape(self, input_shape):
-        check_known_image_size("inputs", input_shape, self.__class__.__name__)
+        check_known_image_size(
+            "inputs",
+            shape_channels_last(input_shape, self.data_format),
+            self.__class__.__name__,
+        )
         shape = tuple(input_shape)
         if self.return_params:
             return shape, {key: (shape[0],) for key in PARAM_KEYS}
@@ -125,4 +150,5 @@ class DegradationLayer(keras.layers.Layer):
             **self.degradation.get_config(),
             "seed": self.seed,
             "return_params": self.return_params,
+            "data_format": self.data_format,
         }

@@ -3,6 +3,13 @@
 import keras
 
 from keras_seqimage import ops as seqimage_ops
+from keras_seqimage._layout import (
+    check_data_format,
+    from_channels_last,
+    shape_channels_last,
+    to_channels_last,
+    warn_if_channels_first,
+)
 from keras_seqimage._validation import (
     check_finite,
     check_finite_non_negative,
@@ -51,10 +58,17 @@ class GaussianBlurLayer(keras.layers.Layer):
             Defaults to `None`.
         seed: optional int, the seed of the generator used with
             `sigma_range`. Defaults to `None`.
+        data_format: `"channels_last"` (`(batch, height, width, channels)`)
+            or `"channels_first"` (`(batch, channels, height, width)`).
+            Defaults to `keras.config.image_data_format()`. A channels-last
+            batch whose last axis is not 1 to 4 long while its second is gets
+            a warning: it may be channels-first data, which would be blurred
+            along the wrong axes.
         **kwargs: base layer keyword arguments, such as `name` and `dtype`.
 
     Input shape:
-        4D float tensor `(batch, height, width, channels)`, height and width
+        4D float tensor `(batch, height, width, channels)` (channels last) or
+        `(batch, channels, height, width)` (channels first), height and width
         known.
 
     Output shape:
@@ -83,9 +97,11 @@ class GaussianBlurLayer(keras.layers.Layer):
         truncate: float = 4.0,
         sigma_range: tuple[float, float] | None = None,
         seed: int | None = None,
+        data_format: str | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        self.data_format = check_data_format(data_format)
         self.sigma = seqimage_ops.sigma_pair(sigma)
         if self.sigma[0] == self.sigma[1]:
             self.sigma = self.sigma[0]
@@ -102,6 +118,8 @@ class GaussianBlurLayer(keras.layers.Layer):
         name = self.__class__.__name__
         check_rank("inputs", inputs.shape, 4, name)
         check_float_dtype("inputs", inputs.dtype, name)
+        warn_if_channels_first("inputs", inputs.shape, self.data_format, name)
+        inputs = to_channels_last(inputs, self.data_format)
         sigma = self.sigma
         max_sigma = None
         if self.sigma_range is not None:
@@ -111,7 +129,7 @@ class GaussianBlurLayer(keras.layers.Layer):
                 (batch,), low, high, dtype=inputs.dtype, seed=self.seed_generator
             )
             max_sigma = high
-        return seqimage_ops.gaussian_filter(
+        blurred = seqimage_ops.gaussian_filter(
             inputs,
             sigma=sigma,
             mode=self.mode,
@@ -119,9 +137,14 @@ class GaussianBlurLayer(keras.layers.Layer):
             truncate=self.truncate,
             max_sigma=max_sigma,
         )
+        return from_channels_last(blurred, self.data_format)
 
     def compute_output_shape(self, input_shape):
-        check_known_image_size("inputs", input_shape, self.__class__.__name__)
+        check_known_image_size(
+            "inputs",
+            shape_channels_last(input_shape, self.data_format),
+            self.__class__.__name__,
+        )
         return tuple(input_shape)
 
     def get_config(self):
@@ -133,6 +156,7 @@ class GaussianBlurLayer(keras.layers.Layer):
             "truncate": self.truncate,
             "sigma_range": self.sigma_range,
             "seed": self.seed,
+            "data_format": self.data_format,
         }
 
 

@@ -1,0 +1,453 @@
+"""`restore`: deblur and denoise photographs in one call.
+
+The one entry point a user holding a blurred photo needs: any size, grey,
+RGB or RGBA, uint8 / uint16 / float, a numpy array or a backend tensor, one
+image or a batch; the same dtype, shape and kind of array come back. The work
+is done by a learned preset of `keras_seqimage.restoration` (`method="auto"`
+or a preset's name) or by the self-tuning Wiener deconvolution of
+`keras_seqimage.baselines` (`method="wiener"`), run on overlapping tiles so
+memory stays bounded. Alpha is passed through untouched.
+"""
+
+import math
+
+import keras
+import numpy as np
+
+from keras_seqimage import _tiling
+from keras_seqimage._layout import check_data_format
+from keras_seqimage._validation import check_bool, is_number
+from keras_seqimage.baselines import (
+    estimate_noise,
+    wiener_balance,
+    wiener_deconvolution,
+)
+
+#: `method` values that need no learned preset.
+CLASSICAL_METHODS = ("wiener",)
+
+#: Tile size and least overlap of the Wiener path (memory per tile: about
+#: 50 bytes x (tile + 2 margin)^2 x channels).
+WIENER_TILE = 1024
+WIENER_OVERLAP = 32
+
+#: Above this many pixels, the noise level is estimated from a grid of crops
+#: instead of the whole image (bounded memory; the estimate is a median).
+_NOISE_SAMPLE_PIXELS = 2048 * 2048
+_NOISE_CROP = 1024
+
+_INTEGER_RANGES = {"uint8": 255.0, "uint16": 65535.0}
+_FLOATS = ("float16", "bfloat16", "float32", "float64")
+
+
+def restore(
+    image,
+    *,
+    method="auto",
+    sigma=None,
+    noise=None,
+    return_params=False,
+    data_format=None,
+    progress=None,
+):
+    """Deblur and denoise an image or a batch; same dtype and shape back.
+
+    Removes a Gaussian blur and additive noise. With `method="auto"` (the
+    default) the best learned preset of `keras_seqimage.restoration` does the
+    work, a preset can be named, and `method="wiener"` runs the self-tuning
+    Wiener deconvolution (`keras_seqimage.baselines.self_tuning_wiener`: the
+    balance follows from the image's own noise level), on overlapping tiles
+    of 1024x1024 blended smoothly, so a photo of any size fits in bounded
+    memory. `sigma=None` and `noise=None` are estimated from the image (the
+    Wiener path estimates the blur with
+    `keras_seqimage.restoration.estimate_blur`, so it needs the restoration
+    package for that; with `sigma` given it needs nothing else).
+
+    Integer images are read as `value / 255` (uint8) or `value / 65535`
+    (uint16) and the result is rounded back; float images are taken to hold
+    values in [0, 1]. A second or fourth channel is alpha: it is passed
+    through as it came.
+
+    Args:
+        image: array or backend tensor: `(height, width)`, one image
+            `(height, width, channels)` or a batch `(batch, height, width,
+            channels)` (channels first with `data_format="channels_first"`),
+            1 to 4 channels, dtype uint8, uint16 or float.
+        method: `"auto"`, `"wiener"` or the name of a learned preset (see
+            `keras_seqimage.restoration.PRESETS`). Defaults to `"auto"`.
+        sigma: optional float or pair `(sigma_h, sigma_w)` > 0, the blur's
+            standard deviation in pixels; `None` estimates it per image.
+            Defaults to `None`.
+        noise: optional float >= 0, the noise standard deviation (on the
+            [0, 1] scale); `None` estimates it per image. Defaults to `None`.
+        return_params: bool, also return the sigma and noise used. Defaults
+            to `False`.
+        data_format: `"channels_last"` or `"channels_first"`, the layout of
+            `image`. Defaults to `keras.config.image_data_format()`.
+        progress: `None` (a progress bar once the work is seen to take more
+            than a few seconds), `True` (always one when there are several
+            tiles) or `False` (never). Defaults to `None`.
+
+    Returns:
+        The restored image, of the dtype, shape and kind (numpy or tensor) of
+        `image`. With `return_params`, the pair `(restored, params)`:
+        `params["sigma"]` a float array `(batch, 2)` of `(sigma_h, sigma_w)`,
+        `params["noise"]` a float array `(batch,)` (shapes `(2,)` and `()`
+        for one image) and `params["method"]`, the method that ran.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import keras_seqimage
+    >>> rng = np.random.default_rng(0)
+    >>> photo = rng.integers(0, 256, size=(48, 64, 3), dtype="uint8")
+    >>> sharp = keras_seqimage.restore(photo, method="wiener", sigma=1.5)
+    >>> sharp.shape, sharp.dtype
+    ((48, 64, 3), dtype('uint8'))
+    """
+    progress = _check_progress(progress)
+    return_params = check_bool("return_params", return_params)
+    data_format = check_data_format(data_format)
+    method = _check_method(method)
+    sigma = _check_sigma(sigma)
+    noise = _check_noise(noise)
+    tensor = not isinstance(image, np.ndarray | np.generic) and _is_tensor(image)
+    array, dtype = _to_numpy(image)
+    batch, layout = _to_batch(array, data_format)
+    floats = _to_float(batch, dtype) if method != "wiener" else None
+    if method == "wiener":
+        restored, params = _wiener(batch, dtype, sigma, noise, progress)
+    else:
+        restored, params = _learned(method, floats, sigma, noise)
+    params["method"] = method
+    out = _from_batch(_from_float(restored, dtype), layout)
+    if tensor:
+        out = keras.ops.convert_to_tensor(out, dtype=dtype)
+    if not return_params:
+        return out
+    if layout["single"]:
+        params["sigma"], params["noise"] = params["sigma"][0], params["noise"][0]
+    return out, params
+
+
+# --------------------------------------------------------------------------
+# Arguments
+# --------------------------------------------------------------------------
+
+
+def _check_progress(progress):
+    if progress is not None and not isinstance(progress, bool):
+        raise ValueError(
+            f"`progress` must be None, True or False. Received: progress={progress!r}"
+        )
+    return progress
+
+
+def _presets():
+    """The learned presets' names, or `None` without the restoration package."""
+    try:
+        from keras_seqimage import restoration
+    except ImportError:
+        return None
+    return tuple(getattr(restoration, "PRESETS", ()))
+
+
+def _check_method(method):
+    presets = _presets()
+    valid = ["auto", *CLASSICAL_METHODS, *(presets or ())]
+    if not isinstance(method, str) or method not in valid:
+        if presets is None and isinstance(method, str) and method != "auto":
+            valid.append("<a learned preset: not in this installation>")
+        raise ValueError(
+            f"`method` must be one of {valid}. Received: method={method!r}"
+        )
+    if method == "auto":
+        if not presets:
+            raise ValueError(
+                "`method='auto'` runs the best learned preset of "
+                "`keras_seqimage.restoration`, which this installation of "
+                "keras-seqimage does not have. Use `method='wiener'` (the "
+                "classical deconvolution) with the blur's `sigma`. Received: "
+                "method='auto'"
+            )
+        return presets[0]
+    return method
+
+
+def _check_sigma(sigma):
+    if sigma is None:
+        return None
+    pair = sigma if isinstance(sigma, list | tuple) else (sigma, sigma)
+    if len(pair) != 2 or not all(
+        is_number(s) and math.isfinite(float(s)) and float(s) > 0 for s in pair
+    ):
+        raise ValueError(
+            "`sigma` must be None, a number > 0 or a pair (sigma_h, sigma_w) of "
+            f"numbers > 0 (the blur's standard deviation in pixels). Received: "
+            f"sigma={sigma!r}"
+        )
+    return (float(pair[0]), float(pair[1]))
+
+
+def _check_noise(noise):
+    if noise is None:
+        return None
+    if not is_number(noise) or not math.isfinite(float(noise)) or float(noise) < 0:
+        raise ValueError(
+            "`noise` must be None or a finite number >= 0 (the noise standard "
+            f"deviation, images in [0, 1]). Received: noise={noise!r}"
+        )
+    return float(noise)
+
+
+# --------------------------------------------------------------------------
+# Arrays in and out
+# --------------------------------------------------------------------------
+
+
+def _is_tensor(image):
+    try:
+        return keras.ops.is_tensor(image)
+    except Exception:  # noqa: BLE001 - an object no backend knows
+        return False
+
+
+def _to_numpy(image):
+    """`(array, dtype name)`, after checking the dtype."""
+    if _is_tensor(image):
+        dtype = keras.backend.standardize_dtype(image.dtype)
+        if dtype == "bfloat16":
+            image = keras.ops.cast(image, "float32")
+        array = np.asarray(keras.ops.convert_to_numpy(image))
+    else:
+        try:
+            array = np.asarray(image)
+        except (TypeError, ValueError):
+            array = np.asarray(image, dtype=object)
+        dtype = str(array.dtype)
+    if dtype not in _INTEGER_RANGES and dtype not in _FLOATS:
+        raise ValueError(
+            "`image` must hold uint8 (0..255), uint16 (0..65535) or float (in "
+            "[0, 1]) values; convert other integer images first, e.g. "
+            f"`image.astype('float32') / image.max()`. Received: image.dtype={dtype}"
+        )
+    return array, dtype
+
+
+def _to_batch(array, data_format):
+    """`(batch (B, H, W, C), layout)`: the array as a channels-last batch."""
+    shape = array.shape
+    if array.ndim not in (2, 3, 4):
+        raise ValueError(
+            "`image` must be one image (height, width) or (height, width, "
+            "channels), or a batch (batch, height, width, channels). Received: "
+            f"image.shape={shape}"
+        )
+    first = data_format == "channels_first"
+    if array.ndim == 2:
+        batch = array[None, :, :, None]
+    elif first:
+        batch = np.moveaxis(array if array.ndim == 4 else array[None], 1, -1)
+    else:
+        batch = array if array.ndim == 4 else array[None]
+    channels = batch.shape[-1]
+    if array.ndim > 2 and channels not in (1, 2, 3, 4):
+        axis = "1" if (first and array.ndim == 4) else ("0" if first else "-1")
+        hint = ""
+        lead = shape[1] if array.ndim == 4 else shape[0]
+        if not first and lead in (1, 2, 3, 4):
+            hint = (
+                " It looks channels-first: pass `data_format='channels_first'` "
+                "(or move the channels last)."
+            )
+        elif not first and array.ndim == 3:
+            hint = (
+                " A batch of grey images needs a channels axis, e.g. "
+                "`image[..., None]`."
+            )
+        raise ValueError(
+            f"`image` must have 1 to 4 channels (grey, grey+alpha, RGB, RGBA) on "
+            f"axis {axis} (data_format={data_format!r}). Received: "
+            f"image.shape={shape}.{hint}"
+        )
+    if batch.shape[0] == 0 or batch.shape[1] == 0 or batch.shape[2] == 0:
+        raise ValueError(
+            f"`image` must have at least one image of at least 1x1 pixels. "
+            f"Received: image.shape={shape}"
+        )
+    if batch.dtype.kind == "f":
+        _check_float_values(batch)
+    return batch, {"ndim": array.ndim, "first": first, "single": array.ndim < 4}
+
+
+def _check_float_values(batch):
+    """Finite values, on the [0, 1] scale (a little noise beyond it is fine)."""
+    low, high = np.min(batch), np.max(batch)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        bad = int(np.count_nonzero(~np.isfinite(batch)))
+        raise ValueError(
+            "`image` must hold finite values: an image with NaN or inf is "
+            f"refused, not restored. Received: image.shape={batch.shape} with "
+            f"{bad} NaN or inf values"
+        )
+    if low < -0.5 or high > 1.5:
+        raise ValueError(
+            "`image` as floats must hold values in [0, 1]; an image in 0..255 "
+            "needs `image / 255` first (or pass the uint8 array as it is). "
+            f"Received: values from {float(low):.4g} to {float(high):.4g}"
+        )
+
+
+def _to_float(batch, dtype):
+    if dtype in _INTEGER_RANGES:
+        return batch.astype("float32") / np.float32(_INTEGER_RANGES[dtype])
+    return batch.astype("float32", copy=False)
+
+
+def _from_float(restored, dtype):
+    """Float results in [0, 1] (or about) back to `dtype`, in place if can be."""
+    if dtype in _INTEGER_RANGES:
+        scale = np.float32(_INTEGER_RANGES[dtype])
+        np.clip(restored, 0.0, 1.0, out=restored)
+        restored *= scale
+        np.rint(restored, out=restored)
+        return restored.astype(dtype)
+    np.clip(restored, 0.0, 1.0, out=restored)
+    return restored.astype("float32" if dtype == "bfloat16" else dtype, copy=False)
+
+
+def _from_batch(batch, layout):
+    if layout["ndim"] == 2:
+        return batch[0, :, :, 0]
+    if layout["first"]:
+        batch = np.moveaxis(batch, -1, 1)
+    return batch[0] if layout["single"] else batch
+
+
+# --------------------------------------------------------------------------
+# The two routes
+# --------------------------------------------------------------------------
+
+
+def _split_alpha(channels):
+    """How many leading channels are colour (the rest is alpha)."""
+    return {1: 1, 2: 1, 3: 3, 4: 3}[channels]
+
+
+def _learned(method, floats, sigma, noise):
+    """A learned preset of `keras_seqimage.restoration` on the whole batch."""
+    from keras_seqimage import restoration
+
+    restorer = restoration.PhotoRestorer.from_preset(method)
+    colour = _split_alpha(floats.shape[-1])
+    restored, params = restorer.restore(
+        floats[..., :colour], sigma=sigma, noise=noise, return_params=True
+    )
+    restored = np.array(keras.ops.convert_to_numpy(restored), dtype="float32")
+    if colour < floats.shape[-1]:
+        restored = np.concatenate([restored, floats[..., colour:]], axis=-1)
+    params = {
+        "sigma": np.asarray(params["sigma"], dtype="float32").reshape(-1, 2),
+        "noise": np.asarray(params["noise"], dtype="float32").reshape(-1),
+    }
+    return restored, params
+
+
+def _check_blur_estimator():
+    """`keras_seqimage.restoration.estimate_blur`, or a clear error."""
+    try:
+        from keras_seqimage.restoration import estimate_blur
+    except ImportError:
+        raise ValueError(
+            "`sigma` is required for method='wiener' in this installation: "
+            "estimating the blur needs `keras_seqimage.restoration.estimate_blur`, "
+            "which it does not have. Pass the blur's standard deviation in "
+            "pixels, e.g. `sigma=1.5`. Received: sigma=None"
+        ) from None
+    return estimate_blur
+
+
+def _estimate_sigma(image):
+    """Blur `(sigma_h, sigma_w)` of one float32 image `(h, w, c)`."""
+    estimate_blur = _check_blur_estimator()
+    estimate = np.asarray(estimate_blur(image[None]), dtype="float64").reshape(-1)
+    if estimate.size == 1:
+        estimate = np.repeat(estimate, 2)
+    return (float(estimate[0]), float(estimate[1]))
+
+
+def _wiener(batch, dtype, sigma, noise, progress):
+    """The self-tuning Wiener, image by image, tile by tile."""
+    colour = _split_alpha(batch.shape[-1])
+    out = np.empty(batch.shape, dtype="float32")
+    sigmas, noises = [], []
+    scale = _INTEGER_RANGES.get(dtype, 1.0)
+    for index, image in enumerate(batch):
+        pixels = image[..., :colour]
+        if sigma is None:
+            image_sigma = _estimate_sigma(_to_float(pixels, dtype))
+        else:
+            image_sigma = sigma
+        image_noise = _noise_of(pixels, dtype) if noise is None else noise
+        power = _signal_power(pixels, image_noise, scale)
+        balance = wiener_balance(image_noise, sum(image_sigma) / 2, power)
+        margin = _wiener_margin(image_sigma)
+
+        def deconvolve(tile, s=image_sigma, b=balance, scale=scale):
+            if scale != 1.0:
+                tile = tile / np.float32(scale)
+            return wiener_deconvolution(tile, s, b)
+
+        out[index, ..., :colour] = _tiling.tiled_apply(
+            deconvolve,
+            pixels,
+            tile=WIENER_TILE,
+            overlap=WIENER_OVERLAP,
+            margin=margin,
+            progress=progress,
+        )
+        if colour < batch.shape[-1]:
+            out[index, ..., colour:] = _to_float(image[None, ..., colour:], dtype)[0]
+        sigmas.append(image_sigma)
+        noises.append(image_noise)
+    params = {
+        "sigma": np.asarray(sigmas, dtype="float32"),
+        "noise": np.asarray(noises, dtype="float32"),
+    }
+    return out, params
+
+
+def _wiener_margin(sigma):
+    """Context around a tile: the deconvolution's response reaches ~16 sigma."""
+    return int(math.ceil(16 * max(sigma))) + 16
+
+
+def _noise_of(pixels, dtype):
+    """`estimate_noise` of one image, on a grid of crops when it is large."""
+    scale = _INTEGER_RANGES.get(dtype, 1.0)
+    height, width = pixels.shape[:2]
+    if height * width <= _NOISE_SAMPLE_PIXELS:
+        return float(estimate_noise(pixels.astype("float32") / np.float32(scale)))
+    crops = []
+    for top in np.linspace(0, max(0, height - _NOISE_CROP), 3).astype(int):
+        for left in np.linspace(0, max(0, width - _NOISE_CROP), 3).astype(int):
+            crop = pixels[top : top + _NOISE_CROP, left : left + _NOISE_CROP]
+            crops.append(estimate_noise(crop.astype("float32") / np.float32(scale)))
+    return float(np.median(crops))
+
+
+def _signal_power(pixels, noise, scale):
+    """`baselines.signal_power` of one image, computed in row blocks."""
+    height, width = pixels.shape[:2]
+    rows_sum = cols_sum = 0.0
+    step = 256
+    for top in range(0, height, step):
+        block = pixels[top : top + step + 1].astype("float64") / scale
+        if block.shape[0] > 1:
+            rows_sum += float(np.sum(np.diff(block, axis=0) ** 2))
+        cols_sum += float(np.sum(np.diff(block[:step], axis=1) ** 2))
+    channels = pixels.shape[-1]
+    rows_n = max(1, (height - 1) * width * channels)
+    cols_n = max(1, height * (width - 1) * channels)
+    power = rows_sum / rows_n + cols_sum / cols_n
+    return max(1e-8, power - 4.0 * noise**2)
