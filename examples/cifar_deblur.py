@@ -1,7 +1,7 @@
-"""Deblur CIFAR-10 read row by row: source 000's experiment, end to end.
+"""Deblur CIFAR-10 read row by row: Ayob's (2024) experiment, end to end.
 
 Blurs images with a Gaussian (scipy's filter; sigma 1.0 by default), trains a
-model from the toolkit's factory to restore them (source 000's row-LSTM by
+model from the toolkit's factory to restore them (Ayob's row-LSTM by
 default: LSTM 128 -> LSTM 64 -> Dense 96, Adam, MSE, 20 epochs, batch 64, an
 80/20 split of the training set), and scores it on the test split next to two
 baselines that need no training: the blurred input itself and Wiener
@@ -59,7 +59,7 @@ def parse_args(argv=None):
         "--preset",
         default="auto",
         help="a preset of --model; 'auto': the first one for the data's image "
-        "shape (for lstm_autoencoder: source 000's lstm_sequence_128_64); "
+        "shape (for lstm_autoencoder: Ayob's lstm_sequence_128_64); "
         "'none': the class defaults",
     )
     parser.add_argument(
@@ -87,7 +87,7 @@ def parse_args(argv=None):
         "--loss",
         choices=("mse", "psnr"),
         default="mse",
-        help="training loss: mean squared error (source 000) or "
+        help="training loss: mean squared error (Ayob's) or "
         "metrics.PSNRLoss (minus the mean per-image PSNR: every image's "
         "relative error counts alike)",
     )

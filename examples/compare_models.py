@@ -1,10 +1,10 @@
-"""Compare the autoencoders of source 002 (and 000, 004) on the same deblurring.
+"""Compare the autoencoders of Wood (2024) (and Ayob's, Haque et al.'s) on one task.
 
 Trains each model on the same blurred CIFAR-10 images (same split, sigma,
 epochs, batch and optimizer as `cifar_deblur.py`, whose arguments this script
 shares) and scores it on the same test images next to the blurred input and
 Wiener deconvolution. Default models: the CNN autoencoder, the SimpleRNN and
-LSTM autoencoders of source 002, source 000's row-LSTM and the CNN-LSTM
+LSTM autoencoders of Wood (2024), Ayob's row-LSTM and the CNN-LSTM
 direct-attention model (`--models` picks others: `name` or `name:preset`).
 Writes `results.md` and `metrics.json` (params, s/epoch, MSE, PSNR, SSIM),
 `comparison.png` (a row per method, the same test images in each column),
@@ -130,7 +130,7 @@ def main(argv=None):
     experiments.write_text(args.output / "metrics.json", json.dumps(results, indent=2))
     experiments.write_text(
         args.output / "results.md",
-        f"# Model comparison (source 002)\n\n- Data: {data.description}; "
+        f"# Model comparison (Wood 2024)\n\n- Data: {data.description}; "
         f"{data.sizes()}\n- Blur: Gaussian sigma {args.sigma}"
         f"{', rounded to 8 bits' if args.quantize else ''}; every model: "
         f"{args.epochs} epochs, batch {args.batch_size}, Adam "

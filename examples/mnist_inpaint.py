@@ -1,4 +1,4 @@
-"""Fill in the blanked lower half of MNIST digits: source 004's experiment.
+"""Fill in the blanked lower half of MNIST digits: Haque et al.'s experiment.
 
 Each digit's lower 14 rows are set to 0, then salt-and-pepper noise (or
 additive white Gaussian noise) covers the whole image. Two models learn to
@@ -97,7 +97,7 @@ def parse_args(argv=None):
 
 
 def make_corruption(args, seed):
-    """Lower half blanked, then noise over the whole image (source 004)."""
+    """Lower half blanked, then noise over the whole image (Haque et al.)."""
     if args.noise == "salt_and_pepper":
         noise = SaltAndPepperNoise(amount=args.amount, seed=seed)
     else:
@@ -237,7 +237,7 @@ def main(argv=None):
     )
     experiments.write_text(
         args.output / "results.md",
-        f"# MNIST inpainting (source 004)\n\n- Data: {description}; "
+        f"# MNIST inpainting (Haque et al.)\n\n- Data: {description}; "
         f"{results['splits']}\n- Corruption: rows 14..27 set to 0, then {noise}\n"
         f"- Training: {args.epochs} epochs, batch {args.batch_size}, Adam "
         f"{args.learning_rate}, MSE; backend {keras.backend.backend()}\n\n"
