@@ -101,6 +101,7 @@ def parse_args(argv=None):
         "per sigma of the model, in order",
     )
     args = parser.parse_args(argv)
+    check_sigma(parser, args)
     if not isinstance(args.model_args, dict):
         parser.error(f"--model-args must be a JSON object, got {args.model_args!r}")
     if args.init_deconvolution and args.model != "renet_restorer":
@@ -174,6 +175,23 @@ def build_parser(description):
     return parser
 
 
+def check_sigma(parser, args):
+    """Refuse a blur of sigma 0 (or less): it is the identity, not a blur.
+
+    Deblurring an unblurred image would score the input as a perfect
+    baseline (PSNR +inf); identity reconstruction has its own example.
+    """
+    if args.sigma <= 0:
+        parser.error(
+            f"--sigma must be > 0 (a Gaussian blur), got {args.sigma}. To train "
+            "a model to give back the unblurred image (identity reconstruction, "
+            "Bhunu's task), run examples/cifar_reconstruct.py, which scores it "
+            "against the mean image and PCA."
+        )
+    if args.sigma_range and min(args.sigma_range) < 0:
+        parser.error(f"--sigma-range must be >= 0, got {args.sigma_range}")
+
+
 @dataclass
 class Data:
     """Clean images (uint8 or float in [0, 1]) of the three splits."""
@@ -243,7 +261,14 @@ def make_optimizer(args, steps_per_epoch):
 
 
 def train_model(
-    args, model_name, preset, pairs, image_shape, output_dir, overrides=None
+    args,
+    model_name,
+    preset,
+    pairs,
+    image_shape,
+    output_dir,
+    overrides=None,
+    callbacks=(),
 ):
     """Build, train (resumably) and save one model in `output_dir`.
 
@@ -255,6 +280,7 @@ def train_model(
         image_shape: `(height, width, channels)` of the images.
         output_dir: the folder for the model, the log and the backup.
         overrides: optional dict of constructor arguments over the preset's.
+        callbacks: more callbacks for `fit` (e.g. early stopping).
 
     Returns:
         `(model, preset, history)`.
@@ -324,6 +350,7 @@ def train_model(
             output_dir=output_dir,
             epochs=args.epochs,
             validation_data=val_pairs,
+            callbacks=callbacks,
             verbose=args.verbose,
         )
     # model.keras written whole, then the manifest, then the backup deleted.
@@ -344,6 +371,7 @@ NOT_TRAINING = {
     "model_args",
     "models",
     "cnn_lstm_preset",
+    "pca_components",  # cifar_reconstruct.py: a baseline, not the model
 }
 
 

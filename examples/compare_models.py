@@ -26,6 +26,7 @@ from cifar_deblur import (
     SCORE_DIGITS,
     baseline_restorations,
     build_parser,
+    check_sigma,
     load_data,
     make_pairs,
     restore,
@@ -52,7 +53,9 @@ def parse_args(argv=None):
         default=list(DEFAULT_MODELS),
         help="factory names, each optionally with ':preset' (default: %(default)s)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    check_sigma(parser, args)
+    return args
 
 
 def main(argv=None):
