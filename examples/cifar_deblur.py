@@ -46,7 +46,7 @@ import numpy as np
 from keras_seqimage import baselines, datasets, experiments, visualization
 from keras_seqimage.distribution import data_parallel_scope, device_count
 from keras_seqimage.layers import GaussianBlurLayer
-from keras_seqimage.metrics import PSNRLoss
+from keras_seqimage.metrics import PSNRLoss, RMSELoss
 from keras_seqimage.models import MODELS, build_model
 
 PHOTOS_TEST = "astronaut"  # the photo held out for testing with --data photos
@@ -85,11 +85,12 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--loss",
-        choices=("mse", "psnr"),
+        choices=("mse", "psnr", "rmse"),
         default="mse",
-        help="training loss: mean squared error (Ayob's) or "
+        help="training loss: mean squared error (Ayob's), "
         "metrics.PSNRLoss (minus the mean per-image PSNR: every image's "
-        "relative error counts alike)",
+        "relative error counts alike) or metrics.RMSELoss (root mean squared "
+        "error, Haque et al.'s)",
     )
     parser.add_argument(
         "--init-experts",
@@ -251,6 +252,11 @@ def default_preset(model_name, image_shape):
     return None
 
 
+def make_loss(name):
+    """The training loss that `--loss` names: `mse`, `psnr` or `rmse`."""
+    return {"mse": "mse", "psnr": PSNRLoss(), "rmse": RMSELoss()}[name]
+
+
 def make_optimizer(args, steps_per_epoch):
     learning_rate = args.learning_rate
     if args.schedule == "cosine":
@@ -327,7 +333,7 @@ def train_model(
             preset=preset,
             input_shape=image_shape,
             optimizer=make_optimizer(args, len(train_pairs)),
-            loss=PSNRLoss() if getattr(args, "loss", "mse") == "psnr" else "mse",
+            loss=make_loss(getattr(args, "loss", "mse")),
             metrics=None,  # scored after training; metrics slow each step
             **(overrides or {}),
         )
