@@ -183,6 +183,20 @@ def pca_reconstruct(images, mean, axes):
     return np.clip(restored, 0.0, 1.0).astype("float32").reshape(images.shape)
 
 
+def write_eda(data, output_dir):
+    """Bhunu's exploratory figures; returns the channel statistics."""
+    figures = {
+        "eda_pixel_histogram.png": visualization.plot_pixel_histogram(data.train),
+        "eda_channel_correlation.png": visualization.plot_channel_correlation(
+            data.train
+        ),
+        "eda_scatter_matrix.png": visualization.plot_scatter_matrix(data.train),
+    }
+    for name, figure in figures.items():
+        visualization.save_figure(figure, output_dir / name)
+    return visualization.channel_statistics(data.train)
+
+
 def finite_or_none(scores):
     """Scores with a non-finite PSNR (an exact reconstruction) as `None`."""
     return {
@@ -266,7 +280,7 @@ def main(argv=None):
         visualization.plot_image_grid({"original": test_clean, **outputs}),
         output_dir / "reconstruction_grid.png",
     )
-    eda = visualization.channel_statistics(data.train)
+    eda = write_eda(data, output_dir)
 
     # %% Results: metrics.json and results.md.
     val_losses = history.get("val_loss", [])

@@ -11,6 +11,9 @@ adds others, `name` or `name:preset` (e.g. Ayob's
 `--test-subset` make a short run.
 Writes `results.md` and `metrics.json` (params, s/epoch, MSE, PSNR, SSIM),
 `comparison.png` (a row per method, the same test images in each column),
+Wood's exploratory figures (`eda_pixel_histogram.png`, a histogram of all
+pixel values with a density curve; `eda_pca_scatter.png`, the training images
+on their first two principal axes, coloured by class),
 and per model a subfolder with `model.keras`, `training_log.csv` and its loss
 curves. Killed runs resume (per model, from the last finished epoch).
 
@@ -99,6 +102,16 @@ def main(argv=None):
             folder / "loss_curves.png",
         )
 
+    # Wood's exploratory figures (written after training: a refused rerun
+    # changes nothing).
+    visualization.save_figure(
+        visualization.plot_pixel_histogram(data.train, density_curve=True),
+        args.output / "eda_pixel_histogram.png",
+    )
+    visualization.save_figure(
+        visualization.plot_pca_scatter(data.train, data.train_labels, data.class_names),
+        args.output / "eda_pca_scatter.png",
+    )
     scores = experiments.score_methods(test_clean, outputs)
     rows = [
         {"method": label, **runs.get(label, {}), **values}

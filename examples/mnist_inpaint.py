@@ -162,6 +162,12 @@ def load_digits(args):
     return train[train_index], train[val_index], test, f"MNIST from {source}"
 
 
+def noise_label(args):
+    if args.noise == "salt_and_pepper":
+        return f"salt and pepper ({args.amount:.0%})"
+    return f"white noise (std {args.amount})"
+
+
 def missing_half_mse(clean, images):
     """Mean squared error over the blanked rows only (per image, then mean)."""
     difference = images[:, MISSING_ROWS] - clean[:, MISSING_ROWS]
@@ -260,6 +266,26 @@ def main(argv=None):
             visualization.plot_loss_curves(run["history"], title=label),
             args.output / f"loss_curves_{run['model']}.png",
         )
+    # The paper's Fig. 6: both models' training loss, with log trend lines.
+    histories = {label: run["history"] for label, run in runs.items() if run["history"]}
+    if histories:
+        visualization.save_figure(
+            visualization.plot_loss_comparison(
+                histories,
+                steps_per_epoch=steps_per_epoch,
+                title=f"Training loss ({args.loss.upper()}) per epoch",
+            ),
+            args.output / "loss_comparison.png",
+        )
+    # The paper's Fig. 5: the corruption, step by step, on a few test digits.
+    occlusion, noise = make_corruption(args, seed=args.seed + 1).layers
+    visualization.save_figure(
+        visualization.plot_corruption_steps(
+            test_clean[:3],
+            [("lower half blanked", occlusion), (noise_label(args), noise)],
+        ),
+        args.output / "corruption_steps.png",
+    )
     command = experiments.run_command()
     results = {
         "command": command,

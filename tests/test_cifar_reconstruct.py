@@ -53,8 +53,16 @@ def test_reconstruct_scores_the_model_against_mean_image_and_pca(examples, tmp_p
         assert values["psnr"] is None or np.isfinite(values["psnr"])
     assert results["epochs_run"] == 1 and results["best_epoch"] == 1
     names = {p.name for p in tmp_path.iterdir()}
-    assert {"loss_curves.png", "reconstruction_grid.png", "metrics.json",
-            "results.md", "model.keras"} <= names  # fmt: skip
+    assert {
+        "loss_curves.png",
+        "reconstruction_grid.png",
+        "metrics.json",
+        "results.md",
+        "model.keras",
+        "eda_pixel_histogram.png",
+        "eda_channel_correlation.png",
+        "eda_scatter_matrix.png",
+    } <= names
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["reported_test_mse"] == 0.0051
     markdown = (tmp_path / "results.md").read_text()
