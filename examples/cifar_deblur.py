@@ -1,7 +1,7 @@
-"""Deblur CIFAR-10 read row by row: source 000's experiment, end to end.
+"""Deblur CIFAR-10 read row by row: Ayob's (2024) experiment, end to end.
 
 Blurs images with a Gaussian (scipy's filter; sigma 1.0 by default), trains a
-model from the toolkit's factory to restore them (source 000's row-LSTM by
+model from the toolkit's factory to restore them (Ayob's row-LSTM by
 default: LSTM 128 -> LSTM 64 -> Dense 96, Adam, MSE, 20 epochs, batch 64, an
 80/20 split of the training set), and scores it on the test split next to two
 baselines that need no training: the blurred input itself and Wiener
@@ -46,7 +46,7 @@ import numpy as np
 from keras_seqimage import baselines, datasets, experiments, visualization
 from keras_seqimage.distribution import data_parallel_scope, device_count
 from keras_seqimage.layers import GaussianBlurLayer
-from keras_seqimage.metrics import PSNRLoss
+from keras_seqimage.metrics import PSNRLoss, RMSELoss
 from keras_seqimage.models import MODELS, build_model
 
 PHOTOS_TEST = "astronaut"  # the photo held out for testing with --data photos
@@ -59,7 +59,7 @@ def parse_args(argv=None):
         "--preset",
         default="auto",
         help="a preset of --model; 'auto': the first one for the data's image "
-        "shape (for lstm_autoencoder: source 000's lstm_sequence_128_64); "
+        "shape (for lstm_autoencoder: Ayob's lstm_sequence_128_64); "
         "'none': the class defaults",
     )
     parser.add_argument(
@@ -85,11 +85,12 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--loss",
-        choices=("mse", "psnr"),
+        choices=("mse", "psnr", "rmse"),
         default="mse",
-        help="training loss: mean squared error (source 000) or "
+        help="training loss: mean squared error (Ayob's), "
         "metrics.PSNRLoss (minus the mean per-image PSNR: every image's "
-        "relative error counts alike)",
+        "relative error counts alike) or metrics.RMSELoss (root mean squared "
+        "error, Haque et al.'s)",
     )
     parser.add_argument(
         "--init-experts",
@@ -101,6 +102,7 @@ def parse_args(argv=None):
         "per sigma of the model, in order",
     )
     args = parser.parse_args(argv)
+    check_sigma(parser, args)
     if not isinstance(args.model_args, dict):
         parser.error(f"--model-args must be a JSON object, got {args.model_args!r}")
     if args.init_deconvolution and args.model != "renet_restorer":
@@ -174,6 +176,23 @@ def build_parser(description):
     return parser
 
 
+def check_sigma(parser, args):
+    """Refuse a blur of sigma 0 (or less): it is the identity, not a blur.
+
+    Deblurring an unblurred image would score the input as a perfect
+    baseline (PSNR +inf); identity reconstruction has its own example.
+    """
+    if args.sigma <= 0:
+        parser.error(
+            f"--sigma must be > 0 (a Gaussian blur), got {args.sigma}. To train "
+            "a model to give back the unblurred image (identity reconstruction, "
+            "Bhunu's task), run examples/cifar_reconstruct.py, which scores it "
+            "against the mean image and PCA."
+        )
+    if args.sigma_range and min(args.sigma_range) < 0:
+        parser.error(f"--sigma-range must be >= 0, got {args.sigma_range}")
+
+
 @dataclass
 class Data:
     """Clean images (uint8 or float in [0, 1]) of the three splits."""
@@ -233,6 +252,11 @@ def default_preset(model_name, image_shape):
     return None
 
 
+def make_loss(name):
+    """The training loss that `--loss` names: `mse`, `psnr` or `rmse`."""
+    return {"mse": "mse", "psnr": PSNRLoss(), "rmse": RMSELoss()}[name]
+
+
 def make_optimizer(args, steps_per_epoch):
     learning_rate = args.learning_rate
     if args.schedule == "cosine":
@@ -243,7 +267,14 @@ def make_optimizer(args, steps_per_epoch):
 
 
 def train_model(
-    args, model_name, preset, pairs, image_shape, output_dir, overrides=None
+    args,
+    model_name,
+    preset,
+    pairs,
+    image_shape,
+    output_dir,
+    overrides=None,
+    callbacks=(),
 ):
     """Build, train (resumably) and save one model in `output_dir`.
 
@@ -255,6 +286,7 @@ def train_model(
         image_shape: `(height, width, channels)` of the images.
         output_dir: the folder for the model, the log and the backup.
         overrides: optional dict of constructor arguments over the preset's.
+        callbacks: more callbacks for `fit` (e.g. early stopping).
 
     Returns:
         `(model, preset, history)`.
@@ -301,7 +333,7 @@ def train_model(
             preset=preset,
             input_shape=image_shape,
             optimizer=make_optimizer(args, len(train_pairs)),
-            loss=PSNRLoss() if getattr(args, "loss", "mse") == "psnr" else "mse",
+            loss=make_loss(getattr(args, "loss", "mse")),
             metrics=None,  # scored after training; metrics slow each step
             **(overrides or {}),
         )
@@ -324,6 +356,7 @@ def train_model(
             output_dir=output_dir,
             epochs=args.epochs,
             validation_data=val_pairs,
+            callbacks=callbacks,
             verbose=args.verbose,
         )
     # model.keras written whole, then the manifest, then the backup deleted.
@@ -344,6 +377,7 @@ NOT_TRAINING = {
     "model_args",
     "models",
     "cnn_lstm_preset",
+    "pca_components",  # cifar_reconstruct.py: a baseline, not the model
 }
 
 

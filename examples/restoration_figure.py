@@ -41,6 +41,7 @@ def main(argv=None):
     parser.add_argument("--figure", type=Path, required=True, help="the .png to write")
     parser.add_argument("--count", type=int, default=8, help="images (columns)")
     args = parser.parse_args(argv)
+    cifar_deblur.check_sigma(parser, args)
     missing = [str(r) for r in args.runs if not (r / "model.keras").is_file()]
     if missing:
         parser.error(f"--runs: no model.keras in {', '.join(missing)}")

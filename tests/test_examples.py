@@ -210,6 +210,8 @@ def test_compare_models_scores_every_model_on_the_same_images(examples, tmp_path
     assert blurred < wiener < blurred + 15
     assert results["quantize_8bit"] is True
     assert (tmp_path / "comparison.png").is_file()
+    assert (tmp_path / "eda_pixel_histogram.png").is_file()
+    assert (tmp_path / "eda_pca_scatter.png").is_file()
     assert (tmp_path / "conv_autoencoder_conv_32_32" / "model.keras").is_file()
     table = (tmp_path / "results.md").read_text()
     assert table.count("\n| ") == 6  # header, separator, 4 methods
@@ -247,6 +249,10 @@ def test_mnist_inpaint_scores_the_missing_half(examples, tmp_path):
     assert corrupted["missing_mse"] > 0.2
     assert results["runs"]["CNN-LSTM"]["params"] == 137_468  # preset "small"
     assert (out / "inpainting.png").is_file()
+    # The paper's Fig. 5 (corruption steps) and Fig. 6 (both losses, trend lines).
+    assert (out / "corruption_steps.png").is_file()
+    assert (out / "loss_comparison.png").is_file()
+    assert results["loss"] == "rmse" and results["steps"] == 1  # 64 digits: 1 batch
     assert (out / "cnn_lstm_direct_attention" / "model.keras").is_file()
 
 

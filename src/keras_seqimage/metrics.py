@@ -16,7 +16,15 @@ from keras_seqimage._validation import (
 )
 from keras_seqimage.ops import gaussian_filter
 
-__all__ = ["psnr", "ssim", "restoration_scores", "PSNR", "SSIM", "PSNRLoss"]
+__all__ = [
+    "psnr",
+    "ssim",
+    "restoration_scores",
+    "PSNR",
+    "SSIM",
+    "PSNRLoss",
+    "RMSELoss",
+]
 
 # Wang et al. (2004): 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03.
 # truncate 3.5 gives scipy's radius int(3.5 * 1.5 + 0.5) = 5, i.e. 11 taps,
@@ -373,6 +381,78 @@ class PSNRLoss(keras.losses.Loss):
             "data_range": self.data_range,
             "epsilon": self.epsilon,
         }
+
+
+@keras.saving.register_keras_serializable(package="keras_seqimage")
+class RMSELoss(keras.losses.Loss):
+    """Root mean squared error, as a training loss.
+
+    The loss of Haque et al.'s CNN-LSTM with direct attention (their eq. 15):
+    `sqrt(mean((y_pred - y_true) ** 2) + epsilon)` over the whole batch. It
+    has the minimiser of mean squared error, but its gradient is MSE's
+    divided by `2 * rmse`: larger steps as the error shrinks (with Adam,
+    which rescales gradients itself, the two train alike). `epsilon` keeps
+    the gradient finite at a perfect batch. With `per_image=True` the root
+    is taken per image and averaged, which weighs each image's error alike
+    (as `PSNRLoss` does) instead of the batch's pixels.
+
+    Args:
+        per_image: bool, the mean of per-image RMSEs instead of the batch's
+            RMSE. Defaults to `False` (the paper's).
+        epsilon: float > 0 added under the root. Defaults to `1e-12`.
+        name: str. Defaults to `"rmse_loss"`.
+        dtype: the dtype of the loss computation. Defaults to `None`.
+
+    Input shape:
+        `y_true` and `y_pred`: float tensors `(batch, height, width,
+        channels)` of equal shape.
+
+    Output shape:
+        A scalar.
+
+    Example:
+
+    >>> import numpy as np
+    >>> y_true = np.zeros((2, 4, 4, 1), dtype="float32")
+    >>> y_pred = np.concatenate([y_true[:1] + 0.3, y_true[:1] + 0.4])
+    >>> round(float(RMSELoss()(y_true, y_pred)), 4)  # sqrt((0.09 + 0.16) / 2)
+    0.3536
+    >>> round(float(RMSELoss(per_image=True)(y_true, y_pred)), 4)  # (0.3 + 0.4) / 2
+    0.35
+    """
+
+    def __init__(
+        self,
+        per_image: bool = False,
+        epsilon: float = 1e-12,
+        name: str = "rmse_loss",
+        dtype: str | None = None,
+    ) -> None:
+        super().__init__(name=name, reduction="sum_over_batch_size", dtype=dtype)
+        if not isinstance(per_image, bool):
+            raise ValueError(
+                f"`per_image` must be a bool. Received: per_image={per_image!r}"
+            )
+        self.per_image = per_image
+        self.epsilon = check_positive("epsilon", epsilon)
+
+    def call(self, y_true, y_pred):
+        y_true, y_pred = _check_images(y_true, y_pred, "RMSELoss")
+        mse = ops.mean(ops.square(y_true - y_pred), axis=(1, 2, 3))
+        return ops.sqrt(mse + self.epsilon) if self.per_image else mse
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        # `call` gives per-image values; the batch RMSE takes the root of
+        # their (weighted) mean, after Keras' reduction.
+        reduced = super().__call__(y_true, y_pred, sample_weight=sample_weight)
+        if self.per_image:
+            return reduced
+        return ops.sqrt(reduced + ops.cast(self.epsilon, reduced.dtype))
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("reduction", None)  # always the mean over the batch
+        return {**config, "per_image": self.per_image, "epsilon": self.epsilon}
 
 
 def _check_images(y_true, y_pred, fn_name):

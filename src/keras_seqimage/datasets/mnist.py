@@ -157,8 +157,8 @@ def load_mnist(path=None, *, test_only_split=0.75, seed=42):
     When a folder holds only the official test files (`t10k-images-idx3-ubyte`
     and `t10k-labels-idx1-ubyte`, as on machines without the 47 MB training
     half), their 10,000 digits are split into train and test: 75% / 25% by
-    default (7,500 / 2,500, the proportion of the inpainting paper, source
-    004), shuffled deterministically with `train_val_split(10000,
+    default (7,500 / 2,500, the proportion of Haque et al.'s inpainting
+    paper), shuffled deterministically with `train_val_split(10000,
     1 - test_only_split, seed)`. The split says nothing about the official
     train set: say so when reporting numbers.
 

@@ -82,8 +82,8 @@ class CorruptedPairs(keras.utils.PyDataset):
             same shape (numpy or backend tensor), e.g. a
             `keras_seqimage.layers.GaussianBlurLayer`, a chain of corruption
             layers in a `keras.Sequential`, or a numpy function. `None` gives
-            `(clean, clean)` pairs (identity reconstruction, source 001's
-            task). Defaults to `None`.
+            `(clean, clean)` pairs (identity reconstruction, the task of
+            Bhunu's report). Defaults to `None`.
         batch_size: int, images per batch. Defaults to `64`.
         shuffle: bool, draw a new order each epoch; `False` keeps the stored
             order (for validation and test sets). Defaults to `True`.

@@ -15,15 +15,15 @@ def train_val_split(data, val_fraction=0.2, seed=42):
     `numpy.random.RandomState(seed).permutation(n)`, the first
     `ceil(val_fraction * n)` entries for validation, the rest for training.
     With the defaults, CIFAR-10's 50,000 training images become 40,000 /
-    10,000, the 80/20 split of sources 000 and 001.
+    10,000, the 80/20 split of Ayob's and Bhunu's reports.
 
     Args:
         data: an int `n` (returns index arrays), an array (split along its
             first axis), or a tuple/list of arrays of the same length (split
             alike, e.g. `(x, y)`).
         val_fraction: float in (0, 1), the validation share. Defaults to `0.2`.
-        seed: int, the shuffling seed. Defaults to `42` (source 001's
-            `random_state`).
+        seed: int, the shuffling seed. Defaults to `42` (the
+            `random_state` of Bhunu's report).
 
     Returns:
         `(train, val)`: index arrays, arrays, or tuples of arrays, following

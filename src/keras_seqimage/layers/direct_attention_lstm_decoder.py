@@ -1,4 +1,4 @@
-"""The multi-layer LSTM decoder with "direct attention" of source 004."""
+"""The multi-layer LSTM decoder with "direct attention" of Haque et al."""
 
 from collections.abc import Callable
 

@@ -1,4 +1,4 @@
-"""Source 004's CNN-LSTM encoder-decoder with direct attention."""
+"""Haque et al.'s CNN-LSTM encoder-decoder with direct attention."""
 
 from collections.abc import Callable
 

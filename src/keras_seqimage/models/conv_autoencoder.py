@@ -1,4 +1,4 @@
-"""Convolutional autoencoder, the CNN baseline of source 002."""
+"""Convolutional autoencoder, the CNN baseline of Wood (2024)."""
 
 from collections.abc import Callable
 
@@ -29,7 +29,7 @@ class ConvAutoencoder(ImageModel):
 
     Presets (`ConvAutoencoder.presets`, `from_preset(name, **overrides)`):
 
-    - `"conv_32_32"`: source 002's CNN baseline on 32x32x3, Conv2D(32, 3x3,
+    - `"conv_32_32"`: Wood's (2024) CNN baseline on 32x32x3, Conv2D(32, 3x3,
       relu) -> MaxPool2 -> Conv2D(32, 3x3, relu) -> UpSampling2 ->
       Conv2D(3, 3x3, sigmoid). 11,011 parameters. The source prints only the
       layer summary; ReLU and the sigmoid output (images in `[0, 1]`) are our
@@ -72,7 +72,8 @@ class ConvAutoencoder(ImageModel):
     ValueError: ConvAutoencoder expects `inputs` of finite values: ... inputs[1])
 
     Reference:
-        Source report 002 (`docs/models/conv_autoencoder.md`).
+        F. S. Wood (2024), CNN, SimpleRNN and LSTM autoencoders on blurred
+        CIFAR-10 (`docs/bibliography.md`).
     """
 
     presets = {

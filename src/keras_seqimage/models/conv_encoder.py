@@ -1,4 +1,4 @@
-"""The convolutional encoder of source 004: images to a thought vector."""
+"""The convolutional encoder of Haque et al.: images to a thought vector."""
 
 import keras
 

@@ -1,4 +1,4 @@
-"""Source 004's baseline: a convolutional encoder-decoder ("CNN-CNN")."""
+"""Haque et al.'s baseline: a convolutional encoder-decoder ("CNN-CNN")."""
 
 import keras
 

@@ -1,4 +1,4 @@
-"""Row-sequence autoencoders (sources 000, 001, 002): LSTM and SimpleRNN."""
+"""Row-sequence autoencoders of Ayob, Bhunu and Wood: LSTM and SimpleRNN."""
 
 from collections.abc import Callable
 
@@ -173,11 +173,11 @@ class LSTMAutoencoder(RecurrentAutoencoder):
     Presets (`LSTMAutoencoder.presets`, `from_preset(name, **overrides)`),
     each on 32x32x3 images:
 
-    - `"lstm_sequence_128_64"`: source 000, LSTM(128) -> LSTM(64), both
+    - `"lstm_sequence_128_64"`: Ayob (2024), LSTM(128) -> LSTM(64), both
       returning sequences -> Dense(96) per row. 170,848 parameters.
-    - `"lstm_vector_512_256_sigmoid"`: source 001, LSTM(512) -> LSTM(256) ->
+    - `"lstm_vector_512_256_sigmoid"`: Bhunu (2024), LSTM(512) -> LSTM(256) ->
       RepeatVector(32) -> LSTM(256) -> LSTM(96, sigmoid) head. 2,695,552.
-    - `"lstm_vector_128"`: source 002, LSTM(128) -> RepeatVector(32) ->
+    - `"lstm_vector_128"`: Wood (2024), LSTM(128) -> RepeatVector(32) ->
       LSTM(128) -> Dense(96) per row. 259,168.
 
     Args:
@@ -192,7 +192,7 @@ class LSTMAutoencoder(RecurrentAutoencoder):
         head: str, `"dense"` (a Dense layer applied to each row, as
             `TimeDistributed(Dense)` in the sources) or `"recurrent"` (a last
             recurrent layer of `width * channels` units whose activation is
-            `output_activation`, source 001). Defaults to `"dense"`.
+            `output_activation`, as in Bhunu's report). Defaults to `"dense"`.
         activation: activation of the encoder and decoder layers. Defaults
             to `"tanh"`.
         output_activation: activation of the head; `None` is linear.
@@ -228,7 +228,8 @@ class LSTMAutoencoder(RecurrentAutoencoder):
     (3, 6, 4, 2)
 
     Reference:
-        Source reports 000, 001 and 002 (`docs/models/lstm_autoencoder.md`).
+        M. Ayob (2024), M. Bhunu (2024) and F. S. Wood (2024), reports on
+        LSTM autoencoders for CIFAR-10 (`docs/bibliography.md`).
     """
 
     # `keras.layers.LSTM` that runs torch's fused kernel on the torch backend.
@@ -268,7 +269,7 @@ class SimpleRNNAutoencoder(RecurrentAutoencoder):
 
     Presets (`SimpleRNNAutoencoder.presets`), on 32x32x3 images:
 
-    - `"simple_rnn_vector_128"`: source 002's RNN baseline, SimpleRNN(128) ->
+    - `"simple_rnn_vector_128"`: Wood's (2024) RNN baseline, SimpleRNN(128) ->
       RepeatVector(32) -> SimpleRNN(128) -> Dense(96) per row. 74,080
       parameters.
 
