@@ -8,8 +8,9 @@ Trains `DeblurNetwork` on the TRAIN split of the bundled photographs
 TEST split the photo benchmark scores), holding one of them out
 (`stereo_motorcycle`) to report a validation score. Each photo is degraded
 `--per-photo` times (blur sigma 0.8-3.2, noise 0-0.03, 8-bit rounding), the
-self-tuning Wiener filter deconvolves it, and the network learns, on random
-patches, the correction that takes the Wiener estimate to the clean photo.
+Wiener filter deconvolves it at the self-tuned balance and at a ten times
+smaller and larger one, and the network learns, on random patches, the
+correction that takes the first estimate to the clean photo.
 
 Writes `<output>/<preset>.weights.h5`, `<preset>.json` (the network config
 and the training record) and `train.log`; a checkpoint is written after
@@ -28,24 +29,26 @@ import keras
 import numpy as np
 
 from keras_seqimage.datasets import PHOTO_TRAIN_SET, load_photo
-from keras_seqimage.models.deblur_network import DeblurNetwork
+from keras_seqimage.models.deblur_network import INPUT_CHANNELS, DeblurNetwork
 from keras_seqimage.restoration.training import degradation_pool, patch_batches
 
 #: The network configuration of each preset.
 PRESET_CONFIGS = {
-    "photo_deblur": {"filters": 24, "sweep_units": 12},
-    "photo_deblur_cnn": {"filters": 24, "sweep_units": 0},
+    "photo_deblur": {"filters": 16, "sweep_units": 8},
+    "photo_deblur_cnn": {"filters": 16, "sweep_units": 0},
 }
 VALIDATION_PHOTO = "stereo_motorcycle"
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", choices=sorted(PRESET_CONFIGS), default="photo_deblur")
-    parser.add_argument("--steps", type=int, default=6000, help="training steps")
-    parser.add_argument("--steps-per-epoch", type=int, default=250)
-    parser.add_argument("--batch-size", type=int, default=24)
-    parser.add_argument("--patch-size", type=int, default=80)
+    parser.add_argument(
+        "--preset", choices=sorted(PRESET_CONFIGS), default="photo_deblur"
+    )
+    parser.add_argument("--steps", type=int, default=15000, help="training steps")
+    parser.add_argument("--steps-per-epoch", type=int, default=300)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--patch-size", type=int, default=64)
     parser.add_argument("--per-photo", type=int, default=12)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
@@ -123,7 +126,9 @@ def main(argv=None):
     photos = training_photos()
     log(f"degrading {len(photos)} photos x {args.per_photo}")
     bar = keras.utils.Progbar(len(photos) * args.per_photo)
-    pool = degradation_pool(photos, per_photo=args.per_photo, seed=args.seed, progress=bar)
+    pool = degradation_pool(
+        photos, per_photo=args.per_photo, seed=args.seed, progress=bar
+    )
     validation = degradation_pool(
         [load_photo(VALIDATION_PHOTO)], per_photo=4, seed=args.seed + 1
     )
@@ -132,7 +137,7 @@ def main(argv=None):
 
     config = PRESET_CONFIGS[args.preset]
     network = DeblurNetwork(**config, name=args.preset)
-    network.build((None, None, None, 4))
+    network.build((None, None, None, len(INPUT_CHANNELS)))
     epochs = max(1, args.steps // args.steps_per_epoch)
     schedule = keras.optimizers.schedules.CosineDecay(
         args.learning_rate, epochs * args.steps_per_epoch, alpha=0.02
@@ -150,7 +155,9 @@ def main(argv=None):
     score = ValidationScore(val_x, val_y, log)
     log(f"network: {config}, {network.count_params()} parameters; {epochs} epochs")
     history = network.fit(
-        patch_batches(pool, args.batch_size, args.patch_size, seed=args.seed + initial_epoch),
+        patch_batches(
+            pool, args.batch_size, args.patch_size, seed=args.seed + initial_epoch
+        ),
         steps_per_epoch=args.steps_per_epoch,
         epochs=epochs,
         initial_epoch=initial_epoch,
@@ -163,9 +170,8 @@ def main(argv=None):
         "preset": args.preset,
         "network": config,
         "training": {
-            "command": "python examples/train_photo_restorer.py " + " ".join(
-                a for a in sys.argv[1:]
-            ),
+            "command": "python examples/train_photo_restorer.py "
+            + " ".join(a for a in sys.argv[1:]),
             "photos": [n for n in PHOTO_TRAIN_SET if n != VALIDATION_PHOTO],
             "validation_photo": VALIDATION_PHOTO,
             "steps": epochs * args.steps_per_epoch,

@@ -9,6 +9,7 @@ from keras_seqimage import (
     metrics,
     models,
     ops,
+    restoration,
 )
 from keras_seqimage.degradation import Degradation, degrade
 from keras_seqimage.layers import *  # noqa: F403
@@ -30,6 +31,7 @@ __all__ = [
     "models",
     "ops",
     "restore",
+    "restoration",
     *layers.__all__,
     *models.__all__,
 ]

@@ -8,8 +8,8 @@ from keras_seqimage.layers.direct_attention_lstm_decoder import (
 from keras_seqimage.layers.fast_lstm import FastLSTM
 from keras_seqimage.layers.gaussian_blur import GaussianBlurLayer
 from keras_seqimage.layers.line_sweep import LineSweep
-from keras_seqimage.layers.pixel_sweep import PixelSweep
 from keras_seqimage.layers.noise import AdditiveGaussianNoise, SaltAndPepperNoise
+from keras_seqimage.layers.pixel_sweep import PixelSweep
 from keras_seqimage.layers.row_occlusion import RowOcclusion
 from keras_seqimage.layers.row_sequence import ImageToRowSequence, RowSequenceToImage
 

@@ -5,6 +5,7 @@ from keras_seqimage.models.cnn_lstm_direct_attention import CNNLSTMDirectAttenti
 from keras_seqimage.models.conv_autoencoder import ConvAutoencoder
 from keras_seqimage.models.conv_encoder import ConvEncoder
 from keras_seqimage.models.conv_encoder_decoder import ConvEncoderDecoder
+from keras_seqimage.models.deblur_network import DeblurNetwork
 from keras_seqimage.models.factory import MODELS, build_model, list_models
 from keras_seqimage.models.fast_model import FastModel
 from keras_seqimage.models.recurrent_autoencoder import (
@@ -19,6 +20,7 @@ __all__ = [
     "ConvAutoencoder",
     "ConvEncoder",
     "ConvEncoderDecoder",
+    "DeblurNetwork",
     "FastModel",
     "LSTMAutoencoder",
     "MODELS",

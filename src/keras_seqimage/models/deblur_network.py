@@ -7,7 +7,14 @@ from keras_seqimage._validation import check_non_negative_int, check_positive_in
 from keras_seqimage.layers.pixel_sweep import PixelSweep
 
 #: The network's input channels, in order (see `DeblurNetwork`).
-INPUT_CHANNELS = ("estimate", "degraded", "noise", "sigma")
+INPUT_CHANNELS = (
+    "estimate",
+    "sharper_estimate",
+    "smoother_estimate",
+    "degraded",
+    "noise",
+    "sigma",
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_seqimage")
@@ -18,9 +25,14 @@ class DeblurNetwork(keras.Model):
     (sharp, but with amplified noise and ringing) and then lets this network
     predict a correction, which is added to that estimate:
 
-        restored = estimate + f(estimate, degraded, noise map, sigma map)
+        restored = estimate + f(estimates, degraded, noise map, sigma map)
 
-    `f` is a small U-shaped network: two 3x3 convolutions at full
+    (`f` also reads a sharper and a smoother Wiener estimate, so it can
+    choose between detail and quiet pixel by pixel.)
+
+    `f` is a small U-shaped network (leaky ReLUs: a plain ReLU unit that
+    stops firing on every patch never recovers, and a network of few
+    filters can lose its whole correction that way): two 3x3 convolutions at full
     resolution; a stride-2 convolution; at half resolution, optionally, a
     rows `PixelSweep` then a columns `PixelSweep` (a ReNet layer: every pixel
     sees the whole image, so the network can weigh the noise and detail of
@@ -44,10 +56,11 @@ class DeblurNetwork(keras.Model):
         **kwargs: base model keyword arguments, such as `name`.
 
     Input shape:
-        4D tensor `(batch, height, width, 4)`: the channels are the Wiener
-        estimate, the degraded image (one channel of each, in [0, 1]), the
-        noise standard deviation times 10 and the blur sigma divided by 3,
-        the last two constant over the image (`INPUT_CHANNELS`).
+        4D tensor `(batch, height, width, 6)` (`INPUT_CHANNELS`): three Wiener
+        estimates (the self-tuned balance, one ten times smaller, one ten
+        times larger), the degraded image (one channel of each, in [0, 1]),
+        the noise standard deviation times 10 and the blur sigma divided by
+        3, the last two constant over the image.
 
     Output shape:
         4D tensor `(batch, height, width, 1)`: the restored channel.
@@ -56,7 +69,7 @@ class DeblurNetwork(keras.Model):
 
     >>> import numpy as np
     >>> network = DeblurNetwork(filters=4, sweep_units=2)
-    >>> inputs = np.random.rand(2, 5, 7, 4).astype("float32")
+    >>> inputs = np.random.rand(2, 5, 7, 6).astype("float32")
     >>> restored = keras.ops.convert_to_numpy(network(inputs))
     >>> restored.shape
     (2, 5, 7, 1)
@@ -72,7 +85,7 @@ class DeblurNetwork(keras.Model):
         self.sweep_units = check_non_negative_int("sweep_units", sweep_units)
 
         def conv(channels, name, **options):
-            options.setdefault("activation", "relu")
+            options.setdefault("activation", "leaky_relu")
             return layers.Conv2D(channels, 3, padding="same", name=name, **options)
 
         wide = 2 * self.filters
@@ -85,7 +98,7 @@ class DeblurNetwork(keras.Model):
             self.columns = PixelSweep(self.sweep_units, "columns", name="columns_sweep")
         self.half_2 = conv(wide, "half_2")
         self.up = layers.Conv2DTranspose(
-            self.filters, 2, strides=2, activation="relu", name="up"
+            self.filters, 2, strides=2, activation="leaky_relu", name="up"
         )
         self.merge_1 = conv(self.filters, "merge_1")
         self.merge_2 = conv(self.filters, "merge_2")

@@ -1,6 +1,36 @@
-"""Restore real photographs: Wiener deconvolution refined by a learned network."""
+"""Restore real photographs: Wiener deconvolution refined by a learned network.
 
-from keras_seqimage.restoration.front_end import network_inputs
+`PhotoRestorer.from_preset("photo_deblur")` loads a shipped, trained restorer
+(offline: the weights are inside the package); `keras_seqimage.restore` is
+the one-call front door (dtypes, alpha, layouts). `estimate_blur` and the
+statistics serve blind restoration; `degradation_pool` and `patch_batches`
+are the training data of the presets (`examples/train_photo_restorer.py`).
+"""
+
+from keras_seqimage.restoration.blur_estimation import estimate_blur
+from keras_seqimage.restoration.front_end import (
+    BALANCE_FACTORS,
+    network_inputs,
+    photo_balance,
+)
+from keras_seqimage.restoration.photo_restorer import (
+    PRESETS,
+    PhotoRestorer,
+    preset_record,
+)
+from keras_seqimage.restoration.statistics import image_noise, image_signal_power
 from keras_seqimage.restoration.training import degradation_pool, patch_batches
 
-__all__ = ["degradation_pool", "network_inputs", "patch_batches"]
+__all__ = [
+    "BALANCE_FACTORS",
+    "PRESETS",
+    "PhotoRestorer",
+    "degradation_pool",
+    "estimate_blur",
+    "image_noise",
+    "image_signal_power",
+    "network_inputs",
+    "patch_batches",
+    "photo_balance",
+    "preset_record",
+]

@@ -5,7 +5,8 @@ import numpy as np
 from keras_seqimage._validation import check_positive_int
 from keras_seqimage.baselines.self_tuning import estimate_noise
 from keras_seqimage.degradation import degrade
-from keras_seqimage.restoration.front_end import network_inputs
+from keras_seqimage.models.deblur_network import INPUT_CHANNELS
+from keras_seqimage.restoration.front_end import network_inputs, photo_balance
 
 
 def degradation_pool(
@@ -46,7 +47,7 @@ def degradation_pool(
 
     Returns:
         A list of `(inputs, clean)` pairs, one per channel of each degraded
-        photo: `inputs` float32 `(height, width, 4)` (see `DeblurNetwork`),
+        photo: `inputs` float32 `(height, width, 6)` (see `DeblurNetwork`),
         `clean` float32 `(height, width, 1)`.
     """
     per_photo = check_positive_int("per_photo", per_photo)
@@ -56,7 +57,9 @@ def degradation_pool(
         photo = np.asarray(photo, dtype="float32")
         for draw in range(per_photo):
             sigma = float(rng.uniform(*sigma_range))
-            noise = 0.0 if rng.uniform() < noiseless else float(rng.uniform(*noise_range))
+            noise = (
+                0.0 if rng.uniform() < noiseless else float(rng.uniform(*noise_range))
+            )
             degraded, _ = degrade(
                 photo,
                 sigma=sigma,
@@ -68,7 +71,9 @@ def degradation_pool(
             told = sigma
             if rng.uniform() < sigma_jitter:
                 told = sigma * float(np.exp(rng.normal(0.0, 0.08)))
-            inputs = network_inputs(degraded, (told, told), estimate_noise(degraded))
+            estimated = estimate_noise(degraded)
+            balance = photo_balance(degraded, told, estimated)
+            inputs = network_inputs(degraded, told, estimated, balance)
             for channel, channel_inputs in enumerate(inputs):
                 pool.append((channel_inputs, photo[..., channel : channel + 1]))
             if progress is not None:
@@ -92,7 +97,7 @@ def patch_batches(pool, batch_size=24, patch_size=80, seed=0):
 
     Yields:
         `(inputs, targets)`: float32 arrays `(batch_size, patch_size,
-        patch_size, 4)` and `(batch_size, patch_size, patch_size, 1)`.
+        patch_size, 6)` and `(batch_size, patch_size, patch_size, 1)`.
     """
     batch_size = check_positive_int("batch_size", batch_size)
     patch_size = check_positive_int("patch_size", patch_size)
@@ -106,7 +111,9 @@ def patch_batches(pool, batch_size=24, patch_size=80, seed=0):
     areas = np.array([inputs.shape[0] * inputs.shape[1] for inputs, _ in pool], float)
     weights = areas / areas.sum()
     while True:
-        x = np.empty((batch_size, patch_size, patch_size, 4), "float32")
+        x = np.empty(
+            (batch_size, patch_size, patch_size, len(INPUT_CHANNELS)), "float32"
+        )
         y = np.empty((batch_size, patch_size, patch_size, 1), "float32")
         for i, entry in enumerate(rng.choice(len(pool), batch_size, p=weights)):
             inputs, clean = pool[entry]

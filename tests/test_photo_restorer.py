@@ -1,0 +1,277 @@
+"""The photo restorer: PixelSweep, DeblurNetwork, the front end, PhotoRestorer."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from keras_seqimage.baselines import self_tuning_wiener, wiener_deconvolution
+from keras_seqimage.datasets import load_photo
+from keras_seqimage.degradation import degrade
+from keras_seqimage.layers import PixelSweep
+from keras_seqimage.metrics import psnr
+from keras_seqimage.models import DeblurNetwork
+from keras_seqimage.models.deblur_network import INPUT_CHANNELS
+from keras_seqimage.restoration import (
+    PRESETS,
+    PhotoRestorer,
+    degradation_pool,
+    estimate_blur,
+    network_inputs,
+    patch_batches,
+    photo_balance,
+)
+from keras_seqimage.restoration.photo_restorer import PRESET_DIR
+
+HAVE_PRESETS = all(
+    os.path.exists(os.path.join(PRESET_DIR, f"{p}.weights.h5")) for p in PRESETS
+)
+needs_presets = pytest.mark.skipif(not HAVE_PRESETS, reason="preset weights absent")
+
+
+def _numpy(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+def _psnr(a, b):
+    return float(_numpy(psnr(a[None].astype("float32"), b[None].astype("float32")))[0])
+
+
+def _random_network(seed=0, **config):
+    """A DeblurNetwork whose correction is not zero (random last layer)."""
+    keras.utils.set_random_seed(seed)
+    network = DeblurNetwork(**{"filters": 4, "sweep_units": 2, **config})
+    network.build((None, None, None, len(INPUT_CHANNELS)))
+    kernel = network.correction.kernel
+    kernel.assign(0.01 * np.random.default_rng(seed).standard_normal(kernel.shape))
+    return network
+
+
+# --- PixelSweep ----------------------------------------------------------------
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 9), st.sampled_from(["rows", "columns"]))
+def test_pixel_sweep_takes_any_size(height, width, order):
+    sweep = PixelSweep(units=3, order=order)
+    out = sweep(np.random.rand(2, height, width, 2).astype("float32"))
+    assert tuple(out.shape) == (2, height, width, 6)
+
+
+def test_columns_sweep_is_the_rows_sweep_of_the_transpose():
+    images = np.random.default_rng(0).uniform(size=(2, 5, 7, 3)).astype("float32")
+    rows, columns = PixelSweep(4, "rows"), PixelSweep(4, "columns")
+    rows.build(images.shape)
+    columns.build(images.shape)
+    columns.set_weights(rows.get_weights())
+    expected = np.transpose(
+        _numpy(rows(np.transpose(images, (0, 2, 1, 3)))), (0, 2, 1, 3)
+    )
+    np.testing.assert_allclose(_numpy(columns(images)), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_rows_sweep_reads_each_row_as_its_own_sequence():
+    images = np.random.default_rng(1).uniform(size=(1, 4, 6, 2)).astype("float32")
+    sweep = PixelSweep(3, "rows")
+    whole = _numpy(sweep(images))
+    for row in range(4):
+        alone = _numpy(sweep(images[:, row : row + 1]))
+        np.testing.assert_allclose(whole[:, row : row + 1], alone, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"units": 0}, "units"),
+        ({"order": "diagonal"}, "order"),
+        ({"cell": "rnn"}, "cell"),
+    ],
+)
+def test_pixel_sweep_refuses_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        PixelSweep(**kwargs)
+
+
+# --- DeblurNetwork -------------------------------------------------------------
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(1, 11), st.integers(1, 11))
+def test_deblur_network_takes_any_size_including_odd_and_1x1(height, width):
+    network = _random_network()
+    inputs = np.random.rand(1, height, width, len(INPUT_CHANNELS)).astype("float32")
+    out = _numpy(network(inputs))
+    assert out.shape == (1, height, width, 1)
+    assert np.isfinite(out).all()
+
+
+def test_deblur_network_saves_and_loads(tmp_path):
+    network = _random_network(3, filters=5, sweep_units=3)
+    inputs = np.random.default_rng(2).uniform(size=(2, 9, 13, 6)).astype("float32")
+    path = str(tmp_path / "network.keras")
+    network.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.get_config()["filters"] == 5
+    assert loaded.get_config()["sweep_units"] == 3
+    np.testing.assert_allclose(
+        _numpy(loaded(inputs)), _numpy(network(inputs)), atol=1e-6
+    )
+
+
+def test_small_cnn_variant_has_no_sweeps():
+    assert not any(
+        isinstance(l, PixelSweep) for l in _random_network(sweep_units=0).layers
+    )
+
+
+def test_deblur_network_refuses_wrong_channel_count():
+    with pytest.raises(ValueError, match="inputs.shape"):
+        DeblurNetwork(filters=4)(np.zeros((1, 8, 8, 3), "float32"))
+
+
+# --- front end and training data -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def degraded_coins():
+    clean = load_photo("coins")[:160, :200]
+    degraded, _ = degrade(clean, sigma=1.5, noise=0.01, quantize=True, seed=0)
+    return clean, np.asarray(degraded)
+
+
+def test_first_estimate_is_the_self_tuning_wiener(degraded_coins):
+    _, degraded = degraded_coins
+    balance = photo_balance(degraded, 1.5, 0.01)
+    inputs = network_inputs(degraded, 1.5, 0.01, balance)
+    expected = self_tuning_wiener(degraded, 1.5, noise=0.01)
+    np.testing.assert_allclose(inputs[0, ..., 0], expected[..., 0], atol=1e-6)
+    assert inputs.shape == (1, 160, 200, len(INPUT_CHANNELS))
+    np.testing.assert_allclose(inputs[0, ..., 3], degraded[..., 0])
+
+
+def test_training_pool_and_batches(degraded_coins):
+    clean, _ = degraded_coins
+    pool = degradation_pool([clean[:64, :80]], per_photo=2, seed=5)
+    assert len(pool) == 2
+    x, y = next(patch_batches(pool, batch_size=3, patch_size=32, seed=1))
+    assert x.shape == (3, 32, 32, len(INPUT_CHANNELS)) and y.shape == (3, 32, 32, 1)
+    again, _ = next(patch_batches(pool, batch_size=3, patch_size=32, seed=1))
+    np.testing.assert_array_equal(x, again)
+    with pytest.raises(ValueError, match="patch_size"):
+        next(patch_batches(pool, patch_size=65))
+
+
+# --- PhotoRestorer -------------------------------------------------------------
+
+
+def test_untrained_restorer_returns_the_wiener_estimate(degraded_coins):
+    _, degraded = degraded_coins
+    network = DeblurNetwork(filters=4, sweep_units=2)
+    network.build((None, None, None, len(INPUT_CHANNELS)))
+    restored = PhotoRestorer(network).restore(degraded, sigma=1.5, noise=0.01)
+    balance = photo_balance(degraded, 1.5, 0.01)
+    expected = wiener_deconvolution(degraded, 1.5, balance)
+    np.testing.assert_allclose(restored, expected, atol=1e-5)
+
+
+def _restorer():
+    if HAVE_PRESETS:
+        return PhotoRestorer.from_preset(PRESETS[0])
+    return PhotoRestorer(_random_network(7))
+
+
+def test_tiles_leave_no_seam(degraded_coins):
+    clean, degraded = degraded_coins
+    restorer = _restorer()
+    whole = restorer.restore(degraded, sigma=1.5, noise=0.01)
+    tiled = PhotoRestorer(restorer.network, tile_size=96, overlap=24).restore(
+        degraded, sigma=1.5, noise=0.01
+    )
+    assert abs(_psnr(clean, tiled) - _psnr(clean, whole)) < 0.05
+    assert np.abs(tiled - whole).max() < 0.05
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(1, 13), st.integers(1, 13), st.sampled_from([1, 3]))
+def test_restorer_takes_any_size_and_channels(height, width, channels):
+    image = np.random.default_rng(height * width).uniform(
+        size=(height, width, channels)
+    )
+    restored = _restorer().restore(image.astype("float32"), sigma=1.0, noise=0.01)
+    assert restored.shape == image.shape
+    assert restored.dtype == np.float32
+    assert (restored >= 0).all() and (restored <= 1).all()
+
+
+def test_blind_restoration_returns_its_estimates(degraded_coins):
+    _, degraded = degraded_coins
+    _, params = _restorer().restore(degraded, return_params=True)
+    assert params["sigma"].shape == (1, 2) and params["noise"].shape == (1,)
+    assert 0.9 < params["sigma"][0, 0] < 2.3
+    assert 0.005 < params["noise"][0] < 0.02
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"sigma": 0.0}, "sigma"), ({"sigma": -1.0}, "sigma"), ({"noise": -0.1}, "noise")],
+)
+def test_restorer_refuses_bad_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        _restorer().restore(np.zeros((8, 8, 1), "float32"), **kwargs)
+
+
+def test_restorer_refuses_nan_and_bad_rank():
+    image = np.zeros((8, 8, 1), "float32")
+    image[2, 3] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        _restorer().restore(image, sigma=1.0)
+    with pytest.raises(ValueError, match="images.shape"):
+        _restorer().restore(np.zeros((8, 8), "float32"), sigma=1.0)
+
+
+def test_unknown_preset_is_refused():
+    with pytest.raises(ValueError, match="photo_deblur"):
+        PhotoRestorer.from_preset("nope")
+
+
+@needs_presets
+@pytest.mark.parametrize("preset", PRESETS)
+def test_presets_load_offline_and_improve_on_the_blurred_photo(preset, degraded_coins):
+    clean, degraded = degraded_coins
+    restored = PhotoRestorer.from_preset(preset).restore(degraded, sigma=1.5)
+    assert _psnr(clean, restored) > _psnr(clean, degraded) + 1.0
+
+
+@needs_presets
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32"])
+def test_restore_function_runs_the_preset_for_each_dtype_and_keeps_alpha(dtype):
+    from keras_seqimage import restore
+
+    rng = np.random.default_rng(0)
+    photo = load_photo("coins")[:40, :48, 0]
+    rgba = np.stack([photo, photo, photo, rng.uniform(size=photo.shape)], -1)
+    scale = {"uint8": 255, "uint16": 65535, "float32": 1}[dtype]
+    image = (rgba * scale).astype(dtype) if scale != 1 else rgba.astype(dtype)
+    restored = restore(image, method="photo_deblur", sigma=1.0, noise=0.005)
+    assert restored.dtype == np.dtype(dtype) and restored.shape == image.shape
+    np.testing.assert_array_equal(restored[..., 3], image[..., 3])
+
+
+# --- blur estimation ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sigma", [1.0, 2.0, 3.0])
+def test_blur_estimate_on_a_training_photo(sigma):
+    photo = load_photo("stereo_motorcycle")
+    blurred, _ = degrade(photo, sigma=sigma, noise=0.005, quantize=True, seed=1)
+    estimate = estimate_blur(np.asarray(blurred))
+    assert estimate.shape == (2,)
+    assert abs(float(estimate[0]) - sigma) < 0.25 * sigma
+
+
+def test_blur_estimate_refuses_tiny_images():
+    with pytest.raises(ValueError, match="images.shape"):
+        estimate_blur(np.zeros((4, 4, 1), "float32"))
