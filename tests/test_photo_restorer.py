@@ -123,7 +123,7 @@ def test_deblur_network_saves_and_loads(tmp_path):
 
 def test_small_cnn_variant_has_no_sweeps():
     assert not any(
-        isinstance(l, PixelSweep) for l in _random_network(sweep_units=0).layers
+        isinstance(layer, PixelSweep) for layer in _random_network(sweep_units=0).layers
     )
 
 
