@@ -5,12 +5,12 @@ import numpy as np
 from keras_seqimage._validation import check_finite_non_negative
 
 #: Pre-smoothing, reblur and edge-selection settings of `estimate_blur`,
-#: and the calibration `log(sigma) = a + b log(raw) + c noise` fitted on the
-#: TRAIN photos (`benchmarks/fit_blur_estimator.py`).
+#: and the calibration `log(sigma) = a + b log(raw) + c noise + d noise
+#: log(raw)` fitted on the TRAIN photos (`benchmarks/fit_blur_estimator.py`).
 PRE_SMOOTHING = 1.0
 REBLUR = 1.0
-EDGE_QUANTILE = 0.98
-CALIBRATION = (0.0, 1.0, 0.0)
+EDGE_QUANTILE = 0.995
+CALIBRATION = (0.0, 1.0, 0.0, 0.0)
 #: The range an estimate is clipped to (pixels).
 SIGMA_LIMITS = (0.3, 8.0)
 #: Larger images are estimated on a grid of crops of this side.
@@ -23,7 +23,7 @@ def _gradient(image):
     return np.hypot(ndi.sobel(image, 0), ndi.sobel(image, 1)) / 8.0
 
 
-def raw_blur(grey, noise=0.0):
+def raw_blur(grey):
     """The uncalibrated edge-width estimate of one grey image (see `estimate_blur`)."""
     import scipy.ndimage as ndi
 
@@ -57,7 +57,7 @@ def estimate_blur(images, noise=None):
     single image", 2011): blurring an edge of width `s` again by `r` lowers
     its gradient by the factor `sqrt(s**2 + r**2) / s`, so the ratio of the
     gradients before and after a known reblur gives `s`. Measured at the
-    image's strongest edges (local maxima of the gradient in the top 2 %),
+    image's strongest edges (local maxima of the gradient in the top 0.5 %),
     after a light smoothing that keeps noise from inflating the gradients
     (and is subtracted back), as the median over those edges; then
     calibrated on the TRAIN photographs (`CALIBRATION`), which also corrects
@@ -70,7 +70,7 @@ def estimate_blur(images, noise=None):
             averaged.
         noise: optional float or array `(batch,)` >= 0, the noise standard
             deviation, used by the calibration; `None` estimates it
-            (`baselines.estimate_noise`).
+            (`restoration.image_noise`).
 
     Returns:
         float32 array `(2,)` (one image) or `(batch, 2)`: `(sigma_h,
@@ -85,7 +85,7 @@ def estimate_blur(images, noise=None):
     >>> bool(abs(estimate_blur(blurred)[0] - 2.0) < 0.4)
     True
     """
-    from keras_seqimage.baselines.self_tuning import estimate_noise
+    from keras_seqimage.restoration.statistics import image_noise
 
     array = np.asarray(images)
     if array.ndim not in (3, 4) or min(array.shape[-3:-1]) < 8:
@@ -97,19 +97,18 @@ def estimate_blur(images, noise=None):
     single = array.ndim == 3
     batch = array[None] if single else array
     if noise is None:
-        noises = np.array(
-            [estimate_noise(_crops(im.mean(-1))[0][..., None]) for im in batch]
-        )
+        noises = np.array([image_noise(image) for image in batch])
     else:
         noises = np.broadcast_to(np.asarray(noise, dtype="float64"), (len(batch),))
         for value in noises:
             check_finite_non_negative("noise", float(value))
-    a, b, c = CALIBRATION
+    a, b, c, d = CALIBRATION
     out = np.empty((len(batch), 2), "float32")
-    for index, (image, image_noise) in enumerate(zip(batch, noises, strict=True)):
+    for index, (image, level) in enumerate(zip(batch, noises, strict=True)):
         grey = np.asarray(image, dtype="float64").mean(-1)
-        raws = [raw_blur(crop, image_noise) for crop in _crops(grey)]
+        raws = [raw_blur(crop) for crop in _crops(grey)]
         raw = float(np.nanmedian(raws)) if np.isfinite(raws).any() else 1.0
-        sigma = float(np.exp(a + b * np.log(max(raw, 1e-3)) + c * image_noise))
+        log_raw = np.log(max(raw, 1e-3))
+        sigma = float(np.exp(a + b * log_raw + (c + d * log_raw) * level))
         out[index] = np.clip(sigma, *SIGMA_LIMITS)
     return out[0] if single else out
