@@ -46,7 +46,9 @@ def main():
     from keras_seqimage.datasets import load_photo
     from keras_seqimage.restoration import blur_estimation, image_noise
 
-    print_run_metadata([keras.backend.backend()], f"photos {FIT_PHOTOS}, seed {args.seed}")
+    print_run_metadata(
+        [keras.backend.backend()], f"photos {FIT_PHOTOS}, seed {args.seed}"
+    )
     rows = []  # (sigma, noise, raw, estimated noise)
     for p, name in enumerate(FIT_PHOTOS):
         photo = load_photo(name)
@@ -77,7 +79,9 @@ def main():
     calibrated = np.exp(a + b * np.log(raw) + c * noise + d * noise * np.log(raw))
     print(f"CALIBRATION = ({a:.4f}, {b:.4f}, {c:.4f}, {d:.4f})")
     print()
-    print("| sigma | raw: mean error | raw: worst | calibrated: mean error | calibrated: worst |")
+    print(
+        "| sigma | raw: mean error | raw: worst | calibrated: mean error | calibrated: worst |"
+    )
     print("| --- | --- | --- | --- | --- |")
     for value in SIGMAS:
         pick = sigma == value

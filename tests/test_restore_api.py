@@ -1,6 +1,5 @@
 """`keras_seqimage.restore` and the tiling under it."""
 
-import importlib.util
 import sys
 import types
 
@@ -14,8 +13,6 @@ from hypothesis import strategies as st
 import keras_seqimage
 from keras_seqimage import _tiling, restore, restoring
 from keras_seqimage.baselines import self_tuning_wiener
-
-HAS_RESTORATION = importlib.util.find_spec("keras_seqimage.restoration") is not None
 
 
 def _psnr(a, b):
@@ -202,15 +199,6 @@ def test_bad_images(image, match):
         restore(image, method="wiener", sigma=1.0)
 
 
-@pytest.mark.skipif(HAS_RESTORATION, reason="the learned presets are installed")
-def test_without_the_learned_presets():
-    image = _smooth((16, 16, 3))
-    with pytest.raises(ValueError, match=r"method='auto'.*method='wiener'"):
-        restore(image)
-    with pytest.raises(ValueError, match=r"`sigma` is required for method='wiener'"):
-        restore(image, method="wiener")
-
-
 # --- the learned route, against a stand-in of keras_seqimage.restoration -----
 
 
@@ -222,7 +210,9 @@ class _FakeRestorer:
         cls.calls.append(name)
         return cls()
 
-    def restore(self, images, sigma=None, noise=None, return_params=False):
+    def restore(
+        self, images, sigma=None, noise=None, return_params=False, progress=None
+    ):
         assert images.dtype == np.float32 and images.ndim == 4
         assert images.shape[-1] in (1, 3)
         out = np.clip(images * 0.5 + 0.25, 0, 1)

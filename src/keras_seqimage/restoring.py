@@ -118,7 +118,7 @@ def restore(
     if method == "wiener":
         restored, params = _wiener(batch, dtype, sigma, noise, progress)
     else:
-        restored, params = _learned(method, floats, sigma, noise)
+        restored, params = _learned(method, floats, sigma, noise, progress)
     params["method"] = method
     out = _from_batch(_from_float(restored, dtype), layout)
     if tensor:
@@ -334,14 +334,18 @@ def _split_alpha(channels):
     return {1: 1, 2: 1, 3: 3, 4: 3}[channels]
 
 
-def _learned(method, floats, sigma, noise):
+def _learned(method, floats, sigma, noise, progress):
     """A learned preset of `keras_seqimage.restoration` on the whole batch."""
     from keras_seqimage import restoration
 
     restorer = restoration.PhotoRestorer.from_preset(method)
     colour = _split_alpha(floats.shape[-1])
     restored, params = restorer.restore(
-        floats[..., :colour], sigma=sigma, noise=noise, return_params=True
+        floats[..., :colour],
+        sigma=sigma,
+        noise=noise,
+        return_params=True,
+        progress=progress,
     )
     restored = np.array(keras.ops.convert_to_numpy(restored), dtype="float32")
     if colour < floats.shape[-1]:

@@ -10,7 +10,7 @@ from keras_seqimage._validation import check_finite_non_negative
 PRE_SMOOTHING = 1.0
 REBLUR = 1.0
 EDGE_QUANTILE = 0.995
-CALIBRATION = (0.0, 1.0, 0.0, 0.0)
+CALIBRATION = (-0.1263, 1.1193, 1.1436, 6.5294)
 #: The range an estimate is clipped to (pixels).
 SIGMA_LIMITS = (0.3, 8.0)
 #: Larger images are estimated on a grid of crops of this side.
