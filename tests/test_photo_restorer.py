@@ -26,10 +26,6 @@ from keras_seqimage.restoration import (
 )
 from keras_seqimage.restoration.photo_restorer import PRESET_DIR
 
-HAVE_PRESETS = all(
-    os.path.exists(os.path.join(PRESET_DIR, f"{p}.weights.h5")) for p in PRESETS
-)
-needs_presets = pytest.mark.skipif(not HAVE_PRESETS, reason="preset weights absent")
 
 
 def _numpy(x):
@@ -178,9 +174,17 @@ def test_untrained_restorer_returns_the_wiener_estimate(degraded_coins):
 
 
 def _restorer():
-    if HAVE_PRESETS:
-        return PhotoRestorer.from_preset(PRESETS[0])
-    return PhotoRestorer(_random_network(7))
+    return PhotoRestorer.from_preset(PRESETS[0])
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_preset_files_ship_inside_the_package(preset):
+    for suffix in (".json", ".weights.h5"):
+        assert os.path.isfile(os.path.join(PRESET_DIR, preset + suffix))
+    total = sum(
+        os.path.getsize(os.path.join(PRESET_DIR, name)) for name in os.listdir(PRESET_DIR)
+    )
+    assert total <= 10 * 2**20
 
 
 def test_tiles_leave_no_seam(degraded_coins):
@@ -223,6 +227,11 @@ def test_restorer_refuses_bad_parameters(kwargs, message):
         _restorer().restore(np.zeros((8, 8, 1), "float32"), **kwargs)
 
 
+def test_blind_restoration_of_a_tiny_image_asks_for_sigma():
+    with pytest.raises(ValueError, match="`sigma` must be given"):
+        _restorer().restore(np.zeros((5, 9, 3), "float32"))
+
+
 def test_restorer_refuses_nan_and_bad_rank():
     image = np.zeros((8, 8, 1), "float32")
     image[2, 3] = np.nan
@@ -237,7 +246,6 @@ def test_unknown_preset_is_refused():
         PhotoRestorer.from_preset("nope")
 
 
-@needs_presets
 @pytest.mark.parametrize("preset", PRESETS)
 def test_presets_load_offline_and_improve_on_the_blurred_photo(preset, degraded_coins):
     clean, degraded = degraded_coins
@@ -245,7 +253,6 @@ def test_presets_load_offline_and_improve_on_the_blurred_photo(preset, degraded_
     assert _psnr(clean, restored) > _psnr(clean, degraded) + 1.0
 
 
-@needs_presets
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32"])
 def test_restore_function_runs_the_preset_for_each_dtype_and_keeps_alpha(dtype):
     from keras_seqimage import restore

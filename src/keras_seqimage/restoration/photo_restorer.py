@@ -18,6 +18,8 @@ from keras_seqimage.restoration.statistics import image_noise
 #: The shipped presets, best first: `restore(method="auto")` runs the first.
 PRESETS = ("photo_deblur", "photo_deblur_cnn")
 PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
+#: The smallest side from which `estimate_blur` can measure a blur.
+MIN_BLIND_SIDE = 8
 
 
 def preset_record(preset):
@@ -115,6 +117,12 @@ class PhotoRestorer:
     def _restore_one(self, image, sigma, noise, progress):
         noise = image_noise(image) if noise is None else noise
         if sigma is None:
+            if min(image.shape[:2]) < MIN_BLIND_SIDE:
+                raise ValueError(
+                    f"`sigma` must be given for images smaller than {MIN_BLIND_SIDE}x"
+                    f"{MIN_BLIND_SIDE}: the blur cannot be estimated from so few "
+                    f"pixels. Received: sigma=None, image shape {image.shape}"
+                )
             sigma = tuple(float(s) for s in estimate_blur(image, noise=noise))
         balance = photo_balance(image, sigma, noise)
         margin = int(math.ceil(16 * max(sigma))) + 16
