@@ -5,10 +5,12 @@ detail) by a fitted rule; generalized cross-validation (GCV, Golub, Heath and
 Wahba 1979) instead chooses it from the whole spectrum of the blurred image:
 the balance whose restoration, blurred again, best predicts each pixel left
 out, `GCV(b) = n ||(I - H_b) y||^2 / tr(I - H_b)^2` with `H_b` the Wiener
-filter's influence matrix. For the boundary modes of `wiener_deconvolution`
-the blur and the Laplacian are diagonal in one orthogonal transform of the
-image (the DCT-II for "reflect", the DCT-I for "mirror", the DFT for "wrap"),
-so `GCV` costs one transform and then a sum per candidate balance.
+filter's influence matrix. For the boundary modes "reflect" and "wrap" of
+`wiener_deconvolution` the blur and the Laplacian are diagonal in one
+orthogonal transform of the image (the DCT-II, the DFT), so `GCV` is exact and
+costs one transform and then a sum per candidate balance. For "mirror" the
+blur matrix is not symmetric; the DCT-I used there gives the criterion in a
+norm weighted at the border (close, not exact).
 
 GCV estimates the prediction error, not the restoration's: when the noise is
 tiny (8-bit rounding only) and the blur wide, its curve goes flat below the
