@@ -21,7 +21,10 @@ more callable `(degraded, clean, sigma) -> restored`):
 - `unsupervised_wiener`: `skimage.restoration.unsupervised_wiener` per
   channel with the true PSF (skipped if scikit-image is absent);
 - `self_tuning_wiener`: `baselines.self_tuning_wiener`, only the image and
-  sigma;
+  sigma (its default balance: generalized cross-validation, safeguarded by
+  the fitted rule);
+- `self_tuning_wiener_rule`: the same with `balance="rule"` (the fitted rule
+  alone);
 - `photo_deblur`: the shipped `PhotoRestorer` preset (Wiener estimates
   refined by a network with row and column sweeps), sigma given, noise
   estimated;
@@ -88,6 +91,12 @@ def restore_self_tuning_wiener(degraded, clean, sigma):
     return self_tuning_wiener(degraded, sigma)
 
 
+def restore_self_tuning_wiener_rule(degraded, clean, sigma):
+    from keras_seqimage.baselines import self_tuning_wiener
+
+    return self_tuning_wiener(degraded, sigma, balance="rule")
+
+
 def _preset(name):
     from keras_seqimage.restoration import PhotoRestorer
 
@@ -115,6 +124,10 @@ METHODS = {
         restore_unsupervised_wiener,
     ),
     "self_tuning_wiener": ("self-tuning Wiener", restore_self_tuning_wiener),
+    "self_tuning_wiener_rule": (
+        "self-tuning Wiener, rule only",
+        restore_self_tuning_wiener_rule,
+    ),
     "photo_deblur": ("photo_deblur (sigma given)", restore_photo_deblur),
     "photo_deblur_blind": ("photo_deblur, blind", restore_photo_deblur_blind),
     "photo_deblur_cnn": ("photo_deblur_cnn (sigma given)", restore_photo_deblur_cnn),

@@ -51,7 +51,9 @@ def test_signal_power_and_balance_rule_move_the_right_way():
 def test_it_is_wiener_deconvolution_with_the_rule_s_balance():
     blurred = ndi.gaussian_filter(_smooth(), (1.5, 1.5, 0))
     noisy = blurred + 0.01 * np.random.default_rng(3).standard_normal(blurred.shape)
-    restored, params = self_tuning_wiener(noisy, 1.5, return_params=True)
+    restored, params = self_tuning_wiener(
+        noisy, 1.5, return_params=True, balance="rule"
+    )
     balance = wiener_balance(
         params["noise"][0], 1.5, signal_power(noisy, params["noise"][0])
     )

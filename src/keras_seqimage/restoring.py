@@ -22,6 +22,12 @@ from keras_seqimage.baselines import (
     wiener_balance,
     wiener_deconvolution,
 )
+from keras_seqimage.baselines.gcv import (
+    GCV_BALANCES,
+    gcv_curve,
+    gcv_terms,
+    safeguarded_balance,
+)
 
 #: `method` values that need no learned preset.
 CLASSICAL_METHODS = ("wiener",)
@@ -35,6 +41,10 @@ WIENER_OVERLAP = 32
 #: instead of the whole image (bounded memory; the estimate is a median).
 _NOISE_SAMPLE_PIXELS = 2048 * 2048
 _NOISE_CROP = 1024
+
+#: The Wiener balance's GCV is pooled over at most a 3x3 grid of crops this
+#: size, at full resolution (the balance depends on the blur in pixels).
+_GCV_CROP = 512
 
 _INTEGER_RANGES = {"uint8": 255.0, "uint16": 65535.0}
 _FLOATS = ("float16", "bfloat16", "float32", "float64")
@@ -56,7 +66,8 @@ def restore(
     default) the best learned preset of `keras_seqimage.restoration` does the
     work, a preset can be named, and `method="wiener"` runs the self-tuning
     Wiener deconvolution (`keras_seqimage.baselines.self_tuning_wiener`: the
-    balance follows from the image's own noise level), on overlapping tiles
+    balance by generalized cross-validation on crops of the image, with the
+    rule from its own noise level as a safeguard), on overlapping tiles
     of 1024x1024 blended smoothly, so a photo of any size fits in bounded
     memory. `sigma=None` and `noise=None` are estimated from the image (the
     Wiener path estimates the blur with
@@ -394,7 +405,12 @@ def _wiener(batch, dtype, sigma, noise, progress):
             image_sigma = sigma
         image_noise = _noise_of(pixels, dtype) if noise is None else noise
         power = _signal_power(pixels, image_noise, scale)
-        balance = wiener_balance(image_noise, sum(image_sigma) / 2, power)
+        balance = _gcv_balance(
+            pixels,
+            scale,
+            image_sigma,
+            wiener_balance(image_noise, sum(image_sigma) / 2, power),
+        )
         margin = _wiener_margin(image_sigma)
 
         def deconvolve(tile, s=image_sigma, b=balance, scale=scale):
@@ -419,6 +435,26 @@ def _wiener(batch, dtype, sigma, noise, progress):
         "noise": np.asarray(noises, dtype="float32"),
     }
     return out, params
+
+
+def _gcv_balance(pixels, scale, sigma, rule_balance):
+    """`baselines.safeguarded_balance` with GCV pooled over full-size crops.
+
+    One photo, one balance for all its tiles: the GCV sums of up to 3x3
+    crops of `_GCV_CROP` pixels, spread over the image, are added (memory
+    bounded by the crop, not the photo), and the safeguard falls back on
+    `rule_balance` where the pooled curve is flat.
+    """
+    height, width = pixels.shape[:2]
+    totals = [0.0, 0.0, 0]
+    tops = np.unique(np.linspace(0, max(0, height - _GCV_CROP), 3).astype(int))
+    lefts = np.unique(np.linspace(0, max(0, width - _GCV_CROP), 3).astype(int))
+    for top in tops:
+        for left in lefts:
+            crop = pixels[top : top + _GCV_CROP, left : left + _GCV_CROP]
+            terms = gcv_terms(crop.astype("float64") / scale, sigma)
+            totals = [a + b for a, b in zip(totals, terms, strict=True)]
+    return safeguarded_balance(gcv_curve(*totals), GCV_BALANCES, rule_balance)
 
 
 def _wiener_margin(sigma):
