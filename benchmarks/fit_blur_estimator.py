@@ -1,7 +1,8 @@
 """Fit and check the blind blur estimate's calibration on the TRAIN photos.
 
 `keras_seqimage.restoration.estimate_blur` measures edge widths
-(`raw_blur`) and maps them through `log(sigma) = a + b log(raw) + c noise + d noise log(raw)`
+(`raw_blur`) and maps them through
+`log(sigma) = a + b log(raw) + c noise + d noise log(raw)`
 (`CALIBRATION`). This script degrades photos of the TRAIN split
 (`PHOTO_TRAIN_SET`, never the photo benchmark's TEST split) on a grid of
 blurs and noise levels (8-bit rounding, fixed seeds), fits `(a, b, c, d)` by
@@ -80,7 +81,8 @@ def main():
     print(f"CALIBRATION = ({a:.4f}, {b:.4f}, {c:.4f}, {d:.4f})")
     print()
     print(
-        "| sigma | raw: mean error | raw: worst | calibrated: mean error | calibrated: worst |"
+        "| sigma | raw: mean error | raw: worst | calibrated: mean error "
+        "| calibrated: worst |"
     )
     print("| --- | --- | --- | --- | --- |")
     for value in SIGMAS:

@@ -27,7 +27,6 @@ from keras_seqimage.restoration import (
 from keras_seqimage.restoration.photo_restorer import PRESET_DIR
 
 
-
 def _numpy(x):
     return keras.ops.convert_to_numpy(x)
 
@@ -181,9 +180,8 @@ def _restorer():
 def test_preset_files_ship_inside_the_package(preset):
     for suffix in (".json", ".weights.h5"):
         assert os.path.isfile(os.path.join(PRESET_DIR, preset + suffix))
-    total = sum(
-        os.path.getsize(os.path.join(PRESET_DIR, name)) for name in os.listdir(PRESET_DIR)
-    )
+    names = os.listdir(PRESET_DIR)
+    total = sum(os.path.getsize(os.path.join(PRESET_DIR, name)) for name in names)
     assert total <= 10 * 2**20
 
 
