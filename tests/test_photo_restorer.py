@@ -141,7 +141,7 @@ def test_first_estimate_is_the_self_tuning_wiener(degraded_coins):
     _, degraded = degraded_coins
     balance = photo_balance(degraded, 1.5, 0.01)
     inputs = network_inputs(degraded, 1.5, 0.01, balance)
-    expected = self_tuning_wiener(degraded, 1.5, noise=0.01)
+    expected = self_tuning_wiener(degraded, 1.5, noise=0.01, balance="rule")
     np.testing.assert_allclose(inputs[0, ..., 0], expected[..., 0], atol=1e-6)
     assert inputs.shape == (1, 160, 200, len(INPUT_CHANNELS))
     np.testing.assert_allclose(inputs[0, ..., 3], degraded[..., 0])

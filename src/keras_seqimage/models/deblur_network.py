@@ -129,9 +129,12 @@ class DeblurNetwork(keras.Model):
 
     def call(self, inputs):
         height, width = ops.shape(inputs)[1], ops.shape(inputs)[2]
-        padded = ops.pad(
-            inputs, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="symmetric"
-        )
+        # Odd sides get their last row / column repeated (scipy's "reflect"
+        # rule), written as a concatenation and a crop: every backend has it.
+        padded = ops.concatenate([inputs, inputs[:, -1:]], axis=1)
+        padded = padded[:, : (height + 1) // 2 * 2]
+        padded = ops.concatenate([padded, padded[:, :, -1:]], axis=2)
+        padded = padded[:, :, : (width + 1) // 2 * 2]
         full = self.full_2(self.full_1(padded))
         half = self.half_1(self.down(full))
         if self.sweep_units:

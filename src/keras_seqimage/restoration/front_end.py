@@ -8,7 +8,7 @@ from keras_seqimage.models.deblur_network import INPUT_CHANNELS
 from keras_seqimage.ops import sigma_pair
 from keras_seqimage.restoration.statistics import image_signal_power
 
-#: The Wiener estimates the network reads: the self-tuned balance times
+#: The Wiener estimates the network reads: the rule's balance times
 #: each factor (the first is the one the correction is added to). A sharper
 #: (noisier) and a smoother estimate beside it let the network choose, pixel
 #: by pixel, between detail and quiet: more than one balance can.
@@ -20,7 +20,12 @@ SIGMA_SCALE = 1.0 / 3.0
 
 
 def photo_balance(photo, sigma, noise):
-    """The self-tuning Wiener's balance for a whole photo (any size).
+    """The fitted rule's Wiener balance for a whole photo (any size).
+
+    `baselines.wiener_balance` from the noise, the blur and the photo's detail
+    (`self_tuning_wiener(..., balance="rule")`): the balance the presets were
+    trained with, so it stays their front end even where the GCV balance
+    (`self_tuning_wiener`'s default) is the better classical restorer.
 
     Args:
         photo: array `(height, width, channels)` in [0, 1].

@@ -62,10 +62,10 @@ def _check_sigma(sigma):
 class PhotoRestorer:
     """Deblurs and denoises photographs of any size; blind or with a known blur.
 
-    Two stages per photo. First, the self-tuning Wiener filter
-    (`baselines.self_tuning_wiener`'s rule: the balance from the noise level,
-    the blur and the photo's detail) deconvolves the photo: sharp, but with
-    amplified noise and ringing. Then a `DeblurNetwork` (trained on
+    Two stages per photo. First, the Wiener filter deconvolves the photo at
+    three balances around the fitted rule's (`front_end.photo_balance`: from
+    the noise level, the blur and the photo's detail): estimates from sharp
+    and noisy to smooth. Then a `DeblurNetwork` (trained on
     photographs, see the presets) adds its learned correction, channel by
     channel. The blur sigma and the noise level are taken when given and
     estimated from the photo when not (`estimate_blur`, `estimate_noise`),
