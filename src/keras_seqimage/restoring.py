@@ -358,7 +358,7 @@ def _learned(method, floats, sigma, noise, progress):
         return_params=True,
         progress=progress,
     )
-    restored = np.array(keras.ops.convert_to_numpy(restored), dtype="float32")
+    restored = np.asarray(keras.ops.convert_to_numpy(restored), dtype="float32")
     if colour < floats.shape[-1]:
         restored = np.concatenate([restored, floats[..., colour:]], axis=-1)
     params = {

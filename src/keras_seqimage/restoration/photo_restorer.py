@@ -77,7 +77,7 @@ class PhotoRestorer:
 
     Args:
         network: a `DeblurNetwork` (trained).
-        tile_size: int > 0, the side of a tile. Defaults to `768`.
+        tile_size: int > 0, the side of a tile. Defaults to `512`.
         overlap: int >= 0, the least overlap of neighbouring tiles. Defaults
             to `32`.
 
@@ -94,7 +94,7 @@ class PhotoRestorer:
     ((96, 128, 1), [[1.5, 1.5]])
     """
 
-    def __init__(self, network, tile_size=768, overlap=32):
+    def __init__(self, network, tile_size=512, overlap=32):
         if not isinstance(network, DeblurNetwork):
             raise ValueError(
                 f"`network` must be a DeblurNetwork. Received: network={network!r}"
@@ -140,7 +140,7 @@ class PhotoRestorer:
             margin=margin,
             progress=progress,
         )
-        return np.clip(restored, 0.0, 1.0), sigma, noise
+        return np.clip(restored, 0.0, 1.0, out=restored), sigma, noise
 
     def restore(
         self, images, sigma=None, noise=None, return_params=False, progress=None
@@ -180,15 +180,20 @@ class PhotoRestorer:
             noise = check_finite_non_negative("noise", noise)
         single = array.ndim == 3
         batch = array[None] if single else array
-        restored = np.empty(batch.shape, "float32")
-        sigmas, noises = [], []
-        for index, image in enumerate(batch):
-            restored[index], used_sigma, used_noise = self._restore_one(
+        results, sigmas, noises = [], [], []
+        for image in batch:
+            result, used_sigma, used_noise = self._restore_one(
                 image, sigma, noise, progress
             )
+            results.append(result)
             sigmas.append(used_sigma)
             noises.append(used_noise)
-        restored = restored[0] if single else restored
+        # One photo: its tiles' output buffer is the result (no copy of a
+        # 24-megapixel photo more than needed).
+        if len(results) == 1:
+            restored = results[0] if single else results[0][None]
+        else:
+            restored = np.stack(results)
         if return_params:
             params = {
                 "sigma": np.asarray(sigmas, "float32").reshape(-1, 2),
