@@ -30,7 +30,9 @@ more callable `(degraded, clean, sigma) -> restored`):
   estimated;
 - `photo_deblur_blind`: the same, sigma and noise estimated from the photo;
 - `photo_deblur_cnn`: the preset whose network has no sweeps (a small CNN
-  trained the same way), sigma given.
+  trained the same way), sigma given;
+- `photo_deblur_cnn_blind`: the same, sigma and noise estimated from the
+  photo.
 
 `--fit` instead fits the self-tuning Wiener's balance rule
 (`baselines.BALANCE_RULE`) on 256x256 centre crops of the TRAIN photos and
@@ -111,6 +113,10 @@ def restore_photo_deblur_blind(degraded, clean, sigma):
     return _preset("photo_deblur").restore(degraded, progress=False)
 
 
+def restore_photo_deblur_cnn_blind(degraded, clean, sigma):
+    return _preset("photo_deblur_cnn").restore(degraded, progress=False)
+
+
 def restore_photo_deblur_cnn(degraded, clean, sigma):
     return _preset("photo_deblur_cnn").restore(degraded, sigma=sigma, progress=False)
 
@@ -131,6 +137,10 @@ METHODS = {
     "photo_deblur": ("photo_deblur (sigma given)", restore_photo_deblur),
     "photo_deblur_blind": ("photo_deblur, blind", restore_photo_deblur_blind),
     "photo_deblur_cnn": ("photo_deblur_cnn (sigma given)", restore_photo_deblur_cnn),
+    "photo_deblur_cnn_blind": (
+        "photo_deblur_cnn, blind",
+        restore_photo_deblur_cnn_blind,
+    ),
 }
 
 

@@ -37,7 +37,7 @@ def test_photo_demo_scores_what_it_writes(photo_demo, tmp_path, capsys):
     )
     out = capsys.readouterr().out
     preset = results["preset"]
-    assert preset == "photo_deblur"  # method "auto": the first preset
+    assert preset == "photo_deblur_cnn"  # method "auto": the first preset
     assert [row["photo"] for row in results["rows"]] == ["coffee", "camera"]
 
     # The table: a header, a row per photo and the mean; then the verdict.

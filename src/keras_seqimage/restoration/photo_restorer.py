@@ -15,8 +15,9 @@ from keras_seqimage.restoration.blur_estimation import estimate_blur
 from keras_seqimage.restoration.front_end import network_inputs, photo_balance
 from keras_seqimage.restoration.statistics import image_noise
 
-#: The shipped presets, best first: `restore(method="auto")` runs the first.
-PRESETS = ("photo_deblur", "photo_deblur_cnn")
+#: The shipped presets, best first on the photo benchmark: `restore(method="auto")`
+#: runs the first.
+PRESETS = ("photo_deblur_cnn", "photo_deblur")
 PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
 #: The smallest side from which `estimate_blur` can measure a blur.
 MIN_BLIND_SIDE = 8
