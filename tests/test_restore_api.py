@@ -137,8 +137,10 @@ def test_the_estimated_noise_comes_back(photo):
 
 
 def test_a_large_image_estimates_noise_from_crops(monkeypatch):
-    monkeypatch.setattr(restoring, "_NOISE_SAMPLE_PIXELS", 64 * 64)
-    monkeypatch.setattr(restoring, "_NOISE_CROP", 48)
+    from keras_seqimage.restoration import statistics
+
+    monkeypatch.setattr(statistics, "_NOISE_SAMPLE_PIXELS", 64 * 64)
+    monkeypatch.setattr(statistics, "_NOISE_CROP", 48)
     rng = np.random.default_rng(3)
     image = 0.5 + 0.02 * rng.standard_normal((128, 160, 1))
     _, params = restore(

@@ -18,7 +18,6 @@ from keras_seqimage import _tiling
 from keras_seqimage._layout import check_data_format
 from keras_seqimage._validation import check_bool, is_number
 from keras_seqimage.baselines import (
-    estimate_noise,
     wiener_balance,
     wiener_deconvolution,
 )
@@ -28,6 +27,8 @@ from keras_seqimage.baselines.gcv import (
     gcv_terms,
     safeguarded_balance,
 )
+from keras_seqimage.restoration.statistics import image_noise as image_noise_of
+from keras_seqimage.restoration.statistics import image_signal_power
 
 #: `method` values that need no learned preset.
 CLASSICAL_METHODS = ("wiener",)
@@ -36,11 +37,6 @@ CLASSICAL_METHODS = ("wiener",)
 #: 50 bytes x (tile + 2 margin)^2 x channels).
 WIENER_TILE = 1024
 WIENER_OVERLAP = 32
-
-#: Above this many pixels, the noise level is estimated from a grid of crops
-#: instead of the whole image (bounded memory; the estimate is a median).
-_NOISE_SAMPLE_PIXELS = 2048 * 2048
-_NOISE_CROP = 1024
 
 #: The Wiener balance's GCV is pooled over at most a 3x3 grid of crops this
 #: size, at full resolution (the balance depends on the blur in pixels).
@@ -403,8 +399,8 @@ def _wiener(batch, dtype, sigma, noise, progress):
             image_sigma = _estimate_sigma(_to_float(pixels, dtype))
         else:
             image_sigma = sigma
-        image_noise = _noise_of(pixels, dtype) if noise is None else noise
-        power = _signal_power(pixels, image_noise, scale)
+        image_noise = image_noise_of(pixels, scale) if noise is None else noise
+        power = image_signal_power(pixels, image_noise, scale)
         balance = _gcv_balance(
             pixels,
             scale,
@@ -460,34 +456,3 @@ def _gcv_balance(pixels, scale, sigma, rule_balance):
 def _wiener_margin(sigma):
     """Context around a tile: the deconvolution's response reaches ~16 sigma."""
     return int(math.ceil(16 * max(sigma))) + 16
-
-
-def _noise_of(pixels, dtype):
-    """`estimate_noise` of one image, on a grid of crops when it is large."""
-    scale = _INTEGER_RANGES.get(dtype, 1.0)
-    height, width = pixels.shape[:2]
-    if height * width <= _NOISE_SAMPLE_PIXELS:
-        return float(estimate_noise(pixels.astype("float32") / np.float32(scale)))
-    crops = []
-    for top in np.linspace(0, max(0, height - _NOISE_CROP), 3).astype(int):
-        for left in np.linspace(0, max(0, width - _NOISE_CROP), 3).astype(int):
-            crop = pixels[top : top + _NOISE_CROP, left : left + _NOISE_CROP]
-            crops.append(estimate_noise(crop.astype("float32") / np.float32(scale)))
-    return float(np.median(crops))
-
-
-def _signal_power(pixels, noise, scale):
-    """`baselines.signal_power` of one image, computed in row blocks."""
-    height, width = pixels.shape[:2]
-    rows_sum = cols_sum = 0.0
-    step = 256
-    for top in range(0, height, step):
-        block = pixels[top : top + step + 1].astype("float64") / scale
-        if block.shape[0] > 1:
-            rows_sum += float(np.sum(np.diff(block, axis=0) ** 2))
-        cols_sum += float(np.sum(np.diff(block[:step], axis=1) ** 2))
-    channels = pixels.shape[-1]
-    rows_n = max(1, (height - 1) * width * channels)
-    cols_n = max(1, height * (width - 1) * channels)
-    power = rows_sum / rows_n + cols_sum / cols_n
-    return max(1e-8, power - 4.0 * noise**2)
