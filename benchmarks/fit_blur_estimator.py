@@ -38,8 +38,15 @@ NOISES = (0.0, 0.005, 0.01, 0.02)
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--photos", default=",".join(FIT_PHOTOS))
+    parser.add_argument("--sigmas", default=",".join(str(s) for s in SIGMAS))
+    parser.add_argument("--noises", default=",".join(str(n) for n in NOISES))
+    parser.add_argument("--crop", type=int, default=0, help="top-left crop (0: full)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    photos = [p for p in args.photos.split(",") if p]
+    sigmas = [float(v) for v in args.sigmas.split(",") if v]
+    noises = [float(v) for v in args.noises.split(",") if v]
 
     import keras
 
@@ -51,12 +58,14 @@ def main():
         [keras.backend.backend()], f"photos {FIT_PHOTOS}, seed {args.seed}"
     )
     rows = []  # (sigma, noise, raw, estimated noise)
-    for p, name in enumerate(FIT_PHOTOS):
+    for p, name in enumerate(photos):
         photo = load_photo(name)
         if max(photo.shape[:2]) > 1000:
             photo = photo[::2, ::2]
-        for s, sigma in enumerate(SIGMAS):
-            for n, noise in enumerate(NOISES):
+        if args.crop:
+            photo = photo[: args.crop, : args.crop]
+        for s, sigma in enumerate(sigmas):
+            for n, noise in enumerate(noises):
                 degraded, _ = degrade(
                     photo,
                     sigma=sigma,
@@ -85,7 +94,7 @@ def main():
         "| calibrated: worst |"
     )
     print("| --- | --- | --- | --- | --- |")
-    for value in SIGMAS:
+    for value in sigmas:
         pick = sigma == value
         raw_err = raw[pick] / value - 1
         cal_err = calibrated[pick] / value - 1

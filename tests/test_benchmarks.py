@@ -29,6 +29,10 @@ CASES = {
         ["--images", "16", "--repeats", "1", "--backends", BACKEND],
         f"| {BACKEND} | keras_seqimage.ops.gaussian_filter |",
     ),
+    "fit_blur_estimator.py": (
+        ["--photos", "coins", "--crop", "96", "--sigmas", "1.5,2.0", "--noises", "0"],
+        "| 2.0 |",
+    ),
     "import_time.py": (
         ["--runs", "1", "--top", "1", "--backends", BACKEND],
         f"| {BACKEND} |",
@@ -42,6 +46,7 @@ CASES = {
         ["--photos", "camera", "--crop", "48", "--sigmas", "1.5", "--noises", "0.01"],
         "| 1.5 | 0.01 | self-tuning Wiener |",
     ),
+    "restore_large.py": (["--size", "64x96"], "| 96x64 RGB uint8 | wiener |"),
     "speed_table.py": (
         ["--steps", "1", "--rounds", "2", "--predict-images", "8"]
         + ["--predict-batch", "8", "--backends", BACKEND],
