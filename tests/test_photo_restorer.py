@@ -48,7 +48,7 @@ def _random_network(seed=0, **config):
 # --- PixelSweep ----------------------------------------------------------------
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=4, deadline=None)
 @given(st.integers(1, 9), st.integers(1, 9), st.sampled_from(["rows", "columns"]))
 def test_pixel_sweep_takes_any_size(height, width, order):
     sweep = PixelSweep(units=3, order=order)
@@ -93,7 +93,7 @@ def test_pixel_sweep_refuses_bad_arguments(kwargs, message):
 # --- DeblurNetwork -------------------------------------------------------------
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=4, deadline=None)
 @given(st.integers(1, 11), st.integers(1, 11))
 def test_deblur_network_takes_any_size_including_odd_and_1x1(height, width):
     network = _random_network()
