@@ -235,3 +235,12 @@ def split_step(run, steps):
         (ops - lstm) / 1e6 * to_ms,
         (wall - ops / 1e6) * to_ms,
     )
+
+
+def memory_mib(field):
+    """`VmRSS` or `VmHWM` (peak) of this process, in MiB (Linux)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")

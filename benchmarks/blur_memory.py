@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from _harness import RESULT_PREFIX, median, print_run_metadata
+from _harness import RESULT_PREFIX, median, memory_mib, print_run_metadata
 
 DEFAULT_SIZES = "16x32,16x128,16x512,16x2000,16x8000,4000x6000"
 
@@ -47,15 +47,6 @@ def parse_args():
     )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     return parser.parse_args()
-
-
-def memory_mib(field):
-    """`VmRSS` or `VmHWM` (peak) of this process, in MiB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def reset_peak():

@@ -15,15 +15,7 @@ Usage:
 import argparse
 import time
 
-from _harness import print_run_metadata
-
-
-def memory_mib(field):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
+from _harness import memory_mib, print_run_metadata
 
 
 def main():
