@@ -25,6 +25,11 @@ more callable `(degraded, clean, sigma) -> restored`):
   the fitted rule);
 - `self_tuning_wiener_rule`: the same with `balance="rule"` (the fitted rule
   alone);
+- `decorrelated_wiener`: the learned presets' classical front end alone: RGB
+  turned into decorrelated channels (`restoration.to_decorrelated`), each
+  deconvolved by the Wiener filter at its own GCV balance
+  (`restoration.photo_balances`), back to RGB; it shows how much of a
+  preset's gain is the colour transform and how much the network;
 - `photo_deblur`: the shipped `PhotoRestorer` preset (Wiener estimates
   refined by a network with row and column sweeps), sigma given, noise
   estimated;
@@ -33,6 +38,9 @@ more callable `(degraded, clean, sigma) -> restored`):
   trained the same way), sigma given;
 - `photo_deblur_cnn_blind`: the same, sigma and noise estimated from the
   photo.
+
+`--presets-from DIR` scores the preset records in DIR (a retrain's output)
+instead of the shipped presets.
 
 `--fit` instead fits the self-tuning Wiener's balance rule
 (`baselines.BALANCE_RULE`) on 256x256 centre crops of the TRAIN photos and
@@ -99,9 +107,37 @@ def restore_self_tuning_wiener_rule(degraded, clean, sigma):
     return self_tuning_wiener(degraded, sigma, balance="rule")
 
 
+def restore_decorrelated_wiener(degraded, clean, sigma):
+    from keras_seqimage.baselines import wiener_deconvolution
+    from keras_seqimage.restoration import (
+        image_channels,
+        image_noise,
+        photo_balances,
+        working_channels,
+    )
+
+    balances = photo_balances(degraded, sigma, image_noise(degraded))
+    working = working_channels(degraded)
+    restored = np.concatenate(
+        [
+            wiener_deconvolution(working[..., c : c + 1], sigma, balance)
+            for c, balance in enumerate(balances)
+        ],
+        axis=-1,
+    )
+    return image_channels(np.clip(restored, 0.0, 1.0))
+
+
+#: Where the presets are loaded from: `None` (the package) or a folder of
+#: `<name>.json` records (`--presets-from`, e.g. a retrain's output).
+PRESET_SOURCE = None
+
+
 def _preset(name):
     from keras_seqimage.restoration import PhotoRestorer
 
+    if PRESET_SOURCE is not None:
+        return PhotoRestorer.from_preset(os.path.join(PRESET_SOURCE, f"{name}.json"))
     return PhotoRestorer.from_preset(name)
 
 
@@ -133,6 +169,10 @@ METHODS = {
     "self_tuning_wiener_rule": (
         "self-tuning Wiener, rule only",
         restore_self_tuning_wiener_rule,
+    ),
+    "decorrelated_wiener": (
+        "Wiener per decorrelated channel",
+        restore_decorrelated_wiener,
     ),
     "photo_deblur": ("photo_deblur (sigma given)", restore_photo_deblur),
     "photo_deblur_blind": ("photo_deblur, blind", restore_photo_deblur_blind),
@@ -222,7 +262,15 @@ def main():
     parser.add_argument("--crop", type=int, default=0, help="centre crop (0: full)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fit", action="store_true", help="fit BALANCE_RULE")
+    parser.add_argument(
+        "--presets-from",
+        help="a folder of preset records (<name>.json and <name>.weights.h5, as "
+        "examples/train_photo_restorer.py writes them) to score instead of the "
+        "shipped presets: does a retrain reproduce the scores?",
+    )
     args = parser.parse_args()
+    global PRESET_SOURCE
+    PRESET_SOURCE = args.presets_from
 
     import keras
 

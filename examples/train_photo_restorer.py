@@ -7,10 +7,12 @@ Trains `DeblurNetwork` on the TRAIN split of the bundled photographs
 (`keras_seqimage.datasets.PHOTO_TRAIN_SET`, scikit-image's photos; never the
 TEST split the photo benchmark scores), holding one of them out
 (`stereo_motorcycle`) to report a validation score. Each photo is degraded
-`--per-photo` times (blur sigma 0.8-3.2, noise 0-0.03, 8-bit rounding), the
-Wiener filter deconvolves it at the self-tuned balance and at a ten times
-smaller and larger one, and the network learns, on random patches, the
-correction that takes the first estimate to the clean photo.
+`--per-photo` times (blur sigma 0.8-3.2, noise 0-0.03, 8-bit rounding), an
+RGB photo is turned into decorrelated channels (`--colour`), the Wiener
+filter deconvolves each channel at its balance (`--balance`: GCV safeguarded
+by the fitted rule) and at a ten times smaller and larger one, and the
+network learns, on random patches, the correction that takes the first
+estimate to the clean channel.
 
 Writes `<output>/<preset>.weights.h5`, `<preset>.json` (the network config
 and the training record) and `train.log`; a checkpoint is written after
@@ -52,6 +54,18 @@ def parse_args(argv=None):
     parser.add_argument("--per-photo", type=int, default=12)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--colour",
+        choices=("decorrelated", "rgb"),
+        default="decorrelated",
+        help="the channels RGB photos are restored in",
+    )
+    parser.add_argument(
+        "--balance",
+        choices=("gcv", "rule"),
+        default="gcv",
+        help="how each channel's Wiener balance is chosen",
+    )
     parser.add_argument("--output", default="outputs/photo_restorer")
     parser.add_argument("--resume", action="store_true")
     return parser.parse_args(argv)
@@ -126,11 +140,12 @@ def main(argv=None):
     photos = training_photos()
     log(f"degrading {len(photos)} photos x {args.per_photo}")
     bar = keras.utils.Progbar(len(photos) * args.per_photo)
+    front_end = {"colour": args.colour, "balance": args.balance}
     pool = degradation_pool(
-        photos, per_photo=args.per_photo, seed=args.seed, progress=bar
+        photos, per_photo=args.per_photo, seed=args.seed, progress=bar, **front_end
     )
     validation = degradation_pool(
-        [load_photo(VALIDATION_PHOTO)], per_photo=4, seed=args.seed + 1
+        [load_photo(VALIDATION_PHOTO)], per_photo=4, seed=args.seed + 1, **front_end
     )
     val_x, val_y = next(patch_batches(validation, 96, 96, seed=args.seed + 2))
     log(f"pool: {len(pool)} channel images, built in {time.time() - start:.0f} s")
@@ -169,6 +184,7 @@ def main(argv=None):
     record = {
         "preset": args.preset,
         "network": config,
+        "front_end": front_end,
         "training": {
             "command": "python examples/train_photo_restorer.py "
             + " ".join(a for a in sys.argv[1:]),

@@ -107,6 +107,44 @@ def test_gcv_is_the_same_for_the_transposed_image(height, width, seed):
     np.testing.assert_allclose(direct, turned, rtol=1e-10)
 
 
+@settings(deadline=None, max_examples=15)
+@given(
+    height=st.integers(2, 40),
+    width=st.integers(2, 40),
+    sigma=st.floats(0.5, 3.0),
+    noise=st.floats(0.0, 0.03),
+    mode=st.sampled_from(["reflect", "wrap", "mirror"]),
+    seed=st.integers(0, 2**16),
+)
+def test_binned_gcv_is_close_to_the_exact_curve(
+    height, width, sigma, noise, mode, seed
+):
+    rng = np.random.default_rng(seed)
+    clean = ndi.gaussian_filter(rng.uniform(size=(height, width, 2)), (1, 1, 0))
+    blurred = ndi.gaussian_filter(clean, (sigma, sigma, 0), mode="reflect")
+    blurred += noise * rng.standard_normal(blurred.shape)
+    exact = gcv_terms(blurred, sigma, mode=mode)
+    binned = gcv_terms(blurred, sigma, mode=mode, resolution=64)
+    assert binned[2] == exact[2]
+    # Within a bin the ratio is off by at most 10 ** (1 / 64) - 1 (3.7 %).
+    np.testing.assert_allclose(binned[1], exact[1], rtol=0.02, atol=1e-9)
+    np.testing.assert_allclose(binned[0], exact[0], rtol=0.04, atol=1e-12)
+
+
+def test_binned_gcv_picks_the_exact_balance_on_a_photo():
+    from keras_seqimage.datasets import load_photo
+
+    clean = load_photo("coins")[:150, :180]
+    rng = np.random.default_rng(0)
+    blurred = ndi.gaussian_filter(clean, (1.5, 1.5, 0)) + 0.01 * rng.standard_normal(
+        clean.shape
+    )
+    exact = gcv_curve(*gcv_terms(blurred, 1.5))
+    binned = gcv_curve(*gcv_terms(blurred, 1.5, resolution=64))
+    assert int(np.argmin(binned)) == int(np.argmin(exact))
+    np.testing.assert_allclose(binned, exact, rtol=1e-2)
+
+
 def test_safeguard_keeps_a_decided_minimum_and_falls_back_on_a_flat_curve():
     balances = np.logspace(-6, 0, 49)
     logs = np.log10(balances)
@@ -170,3 +208,5 @@ def test_bad_arguments_raise_naming_them():
         safeguarded_balance([1.0, 2.0], [1e-3, 1e-2, 1e-1], 0.01)
     with pytest.raises(ValueError, match=r"`mode`"):
         gcv_terms(image, 1.0, mode="nearest")
+    with pytest.raises(ValueError, match=r"`resolution` must be .*resolution=0"):
+        gcv_terms(image, 1.0, resolution=0)

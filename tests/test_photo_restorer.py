@@ -18,13 +18,20 @@ from keras_seqimage.models.deblur_network import INPUT_CHANNELS
 from keras_seqimage.restoration import (
     PRESETS,
     PhotoRestorer,
+    channel_noises,
     degradation_pool,
     estimate_blur,
+    from_decorrelated,
     network_inputs,
     patch_batches,
-    photo_balance,
+    photo_balances,
+    preset_record,
+    to_decorrelated,
+    working_channels,
 )
+from keras_seqimage.restoration.colour import NOISE_FACTORS
 from keras_seqimage.restoration.photo_restorer import PRESET_DIR
+from keras_seqimage.restoration.statistics import sample_windows
 
 
 def _numpy(x):
@@ -137,14 +144,90 @@ def degraded_coins():
     return clean, np.asarray(degraded)
 
 
-def test_first_estimate_is_the_self_tuning_wiener(degraded_coins):
+@pytest.mark.parametrize("balance", ["gcv", "rule"])
+def test_first_estimate_is_the_self_tuning_wiener(degraded_coins, balance):
     _, degraded = degraded_coins
-    balance = photo_balance(degraded, 1.5, 0.01)
-    inputs = network_inputs(degraded, 1.5, 0.01, balance)
-    expected = self_tuning_wiener(degraded, 1.5, noise=0.01, balance="rule")
+    balances = photo_balances(degraded, 1.5, 0.01, balance=balance)
+    inputs = network_inputs(degraded, 1.5, 0.01, balances)
+    expected = self_tuning_wiener(degraded, 1.5, noise=0.01, balance=balance)
     np.testing.assert_allclose(inputs[0, ..., 0], expected[..., 0], atol=1e-6)
     assert inputs.shape == (1, 160, 200, len(INPUT_CHANNELS))
     np.testing.assert_allclose(inputs[0, ..., 3], degraded[..., 0])
+
+
+# --- colour --------------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_decorrelated_channels_round_trip_and_stay_in_range(seed):
+    rgb = np.random.default_rng(seed).uniform(size=(5, 7, 3))
+    rgb[0, 0] = (0, 0, 0)
+    rgb[0, 1] = (1, 1, 1)
+    rgb[0, 2] = (1, 0, 1)
+    rgb[0, 3] = (0, 1, 0)
+    channels = to_decorrelated(rgb)
+    assert channels.dtype == np.float32 and channels.shape == rgb.shape
+    assert channels.min() >= -1e-6 and channels.max() <= 1 + 1e-6
+    np.testing.assert_allclose(from_decorrelated(channels), rgb, atol=1e-6)
+
+
+def test_decorrelated_noise_is_white_with_the_stated_levels():
+    noise = 0.02 * np.random.default_rng(0).standard_normal((400_000, 3))
+    transformed = to_decorrelated(0.5 + noise) - to_decorrelated(np.full(3, 0.5))
+    np.testing.assert_allclose(transformed.std(axis=0), 0.02 * NOISE_FACTORS, rtol=0.01)
+    correlation = np.corrcoef(transformed.T)
+    assert np.abs(correlation - np.eye(3)).max() < 0.01
+    np.testing.assert_allclose(channel_noises(0.02, 3), 0.02 * NOISE_FACTORS)
+    np.testing.assert_allclose(channel_noises(0.02, 3, "rgb"), [0.02] * 3)
+    np.testing.assert_allclose(channel_noises(0.02, 1), [0.02])
+
+
+def test_working_channels_leave_grey_and_rgba_as_they_are():
+    image = np.random.default_rng(1).uniform(size=(4, 5, 4)).astype("float32")
+    np.testing.assert_array_equal(working_channels(image), image)
+    np.testing.assert_array_equal(working_channels(image[..., :1]), image[..., :1])
+    np.testing.assert_array_equal(
+        working_channels(image[..., :3], "rgb"), image[..., :3]
+    )
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: working_channels(np.zeros((2, 2, 3)), "yuv"), "colour"),
+        (lambda: to_decorrelated(np.zeros((2, 2, 4))), "rgb.shape"),
+        (lambda: from_decorrelated(np.zeros((2, 2, 1))), "channels.shape"),
+        (
+            lambda: photo_balances(np.zeros((8, 8, 1)), 1.0, 0.01, balance="x"),
+            "balance",
+        ),
+        (lambda: PhotoRestorer(_random_network(), colour="lab"), "colour"),
+        (lambda: PhotoRestorer(_random_network(), balance="best"), "balance"),
+    ],
+)
+def test_front_end_refuses_unknown_choices(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_colour_channels_get_larger_balances_than_brightness():
+    clean = load_photo("stereo_motorcycle")[:160, :200]
+    degraded, _ = degrade(clean, sigma=1.5, noise=0.01, quantize=True, seed=0)
+    balances = photo_balances(np.asarray(degraded), 1.5, 0.01)
+    # The colour differences carry little detail: smoothed harder.
+    assert balances[1] > balances[0] and balances[2] > balances[0]
+
+
+def test_statistics_windows_bound_memory_on_large_photos():
+    assert sample_windows(2048, 2048) == [np.s_[:, :]]
+    windows = sample_windows(4000, 6000)
+    assert len(windows) == 9
+    assert all(
+        w[0].stop - w[0].start == 1024 and w[1].stop - w[1].start == 1024
+        for w in windows
+    )
+    assert windows[-1][0].stop == 4000 and windows[-1][1].stop == 6000
 
 
 def test_training_pool_and_batches(degraded_coins):
@@ -167,9 +250,43 @@ def test_untrained_restorer_returns_the_wiener_estimate(degraded_coins):
     network = DeblurNetwork(filters=4, sweep_units=2)
     network.build((None, None, None, len(INPUT_CHANNELS)))
     restored = PhotoRestorer(network).restore(degraded, sigma=1.5, noise=0.01)
-    balance = photo_balance(degraded, 1.5, 0.01)
-    expected = wiener_deconvolution(degraded, 1.5, balance)
+    expected = self_tuning_wiener(degraded, 1.5, noise=0.01)
     np.testing.assert_allclose(restored, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("colour", ["decorrelated", "rgb"])
+def test_untrained_restorer_on_colour_is_the_wiener_of_its_channels(colour):
+    clean = load_photo("stereo_motorcycle")[:72, :88]
+    degraded = np.asarray(degrade(clean, sigma=1.2, noise=0.01, seed=3)[0])
+    network = DeblurNetwork(filters=4, sweep_units=0)
+    network.build((None, None, None, len(INPUT_CHANNELS)))
+    restorer = PhotoRestorer(network, colour=colour, balance="rule")
+    restored = restorer.restore(degraded, sigma=1.2, noise=0.01)
+    working = working_channels(degraded, colour)
+    balances = photo_balances(degraded, 1.2, 0.01, colour, "rule")
+    expected = np.concatenate(
+        [
+            wiener_deconvolution(working[..., c : c + 1], 1.2, balances[c])
+            for c in range(3)
+        ],
+        axis=-1,
+    )
+    expected = np.clip(expected, 0, 1)
+    if colour == "decorrelated":
+        expected = from_decorrelated(expected)
+    np.testing.assert_allclose(restored, np.clip(expected, 0, 1), atol=1e-5)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_presets_restore_with_the_front_end_they_were_trained_with(preset):
+    restorer = PhotoRestorer.from_preset(preset)
+    front_end = preset_record(preset)["front_end"]
+    assert (restorer.colour, restorer.balance) == (
+        front_end["colour"],
+        front_end["balance"],
+    )
+    other = PhotoRestorer.from_preset(preset, tile_size=64)
+    assert other.tile_size == 64 and other.colour == front_end["colour"]
 
 
 def _restorer():
@@ -189,7 +306,7 @@ def test_tiles_leave_no_seam(degraded_coins):
     clean, degraded = degraded_coins
     restorer = _restorer()
     whole = restorer.restore(degraded, sigma=1.5, noise=0.01)
-    tiled = PhotoRestorer(restorer.network, tile_size=96, overlap=24).restore(
+    tiled = PhotoRestorer.from_preset(PRESETS[0], tile_size=96, overlap=24).restore(
         degraded, sigma=1.5, noise=0.01
     )
     assert abs(_psnr(clean, tiled) - _psnr(clean, whole)) < 0.05
@@ -242,6 +359,33 @@ def test_restorer_refuses_nan_and_bad_rank():
 def test_unknown_preset_is_refused():
     with pytest.raises(ValueError, match="photo_deblur"):
         PhotoRestorer.from_preset("nope")
+    with pytest.raises(FileNotFoundError, match="missing.json"):
+        PhotoRestorer.from_preset("/nowhere/missing.json")
+
+
+def test_a_trained_record_loads_from_its_path(tmp_path, degraded_coins):
+    import json
+
+    _, degraded = degraded_coins
+    network = _random_network(seed=4, sweep_units=0)
+    network.save_weights(str(tmp_path / "mine.weights.h5"))
+    record = {
+        "preset": "mine",
+        "network": {"filters": 4, "sweep_units": 0},
+        "front_end": {"colour": "rgb", "balance": "rule"},
+    }
+    (tmp_path / "mine.json").write_text(json.dumps(record))
+    restorer = PhotoRestorer.from_preset(str(tmp_path / "mine.json"))
+    assert (restorer.colour, restorer.balance) == ("rgb", "rule")
+    expected = PhotoRestorer(network, colour="rgb", balance="rule").restore(
+        degraded, sigma=1.5, noise=0.01
+    )
+    restored = restorer.restore(degraded, sigma=1.5, noise=0.01)
+    np.testing.assert_allclose(restored, expected, atol=1e-6)
+    (tmp_path / "mine.weights.h5").unlink()
+    (tmp_path / "other.json").write_text(json.dumps(record))
+    with pytest.raises(FileNotFoundError, match="other.weights.h5"):
+        PhotoRestorer.from_preset(str(tmp_path / "other.json"))
 
 
 @pytest.mark.parametrize("preset", PRESETS)

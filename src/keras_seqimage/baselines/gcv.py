@@ -83,7 +83,9 @@ def _transform(image, mode):
     return scipy.fft.dctn(image, type=kind, axes=(0, 1), norm="ortho") ** 2
 
 
-def gcv_terms(blurred, sigma, balances=None, mode="reflect", truncate=4.0):
+def gcv_terms(
+    blurred, sigma, balances=None, mode="reflect", truncate=4.0, resolution=None
+):
     """The two sums of the GCV criterion of one image, per candidate balance.
 
     For the Wiener filter with the Laplacian regulariser (filter factors
@@ -103,6 +105,14 @@ def gcv_terms(blurred, sigma, balances=None, mode="reflect", truncate=4.0):
             `"reflect"`.
         truncate: float > 0, the blur kernel's radius in sigmas. Defaults to
             `4.0`.
+        resolution: `None` (every frequency on its own: exact) or an int >
+            0: the frequencies are first pooled by the ratio `K^2 / R^2`
+            (which alone decides `f` at a given balance) into that many
+            log-spaced bins per decade, so each candidate costs a sum over
+            bins instead of over the whole image. With 64 per decade the
+            ratio within a bin is off by under 2 %, and the chosen balance
+            (on `GCV_BALANCES`, 16 per decade) rarely moves. Defaults to
+            `None`.
 
     Returns:
         `(residual, trace, count)`: two float64 arrays of the balances'
@@ -123,6 +133,10 @@ def gcv_terms(blurred, sigma, balances=None, mode="reflect", truncate=4.0):
     kw, lw = _axis_eigenvalues(width, sigma_w, mode, truncate)
     power = (kh[:, None] * kw[None, :]) ** 2
     penalty = (lh[:, None] + lw[None, :]) ** 2
+    if resolution is not None:
+        return _binned_terms(
+            power, penalty, energy, balances, int(resolution), channels, blurred.size
+        )
     residual = np.empty(len(balances))
     trace = np.empty(len(balances))
     for i, balance in enumerate(balances):
@@ -131,6 +145,31 @@ def gcv_terms(blurred, sigma, balances=None, mode="reflect", truncate=4.0):
         residual[i] = np.sum(rest**2 * energy)
         trace[i] = np.sum(rest) * channels
     return residual, trace, blurred.size
+
+
+def _binned_terms(power, penalty, energy, balances, resolution, channels, count):
+    """`gcv_terms` on frequencies pooled by `power / penalty` (see there)."""
+    if resolution <= 0:
+        raise ValueError(
+            "`resolution` must be None or an int > 0. "
+            f"Received: resolution={resolution}"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = power / penalty
+    # 1 - f = b / (ratio + b): 1 where the blur removes all (ratio 0), 0 where
+    # nothing is penalised (penalty 0, ratio inf).
+    dead = (power == 0) & (penalty > 0)
+    live = np.isfinite(ratio) & (ratio > 0)
+    bins = np.floor(np.log10(ratio[live]) * resolution).astype("int64")
+    low = int(bins.min()) if bins.size else 0
+    weights = np.bincount(bins - low, weights=energy[live])
+    counts = np.bincount(bins - low).astype("float64")
+    centres = 10.0 ** ((np.arange(len(counts)) + low + 0.5) / resolution)
+    dead_energy, dead_count = float(energy[dead].sum()), float(dead.sum())
+    rest = balances[:, None] / (centres[None, :] + balances[:, None])
+    residual = rest**2 @ weights + dead_energy
+    trace = (rest @ counts + dead_count) * channels
+    return residual, trace, count
 
 
 def gcv_curve(residual, trace, count):

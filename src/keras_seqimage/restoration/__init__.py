@@ -8,10 +8,15 @@ are the training data of the presets (`examples/train_photo_restorer.py`).
 """
 
 from keras_seqimage.restoration.blur_estimation import estimate_blur
+from keras_seqimage.restoration.colour import from_decorrelated, to_decorrelated
 from keras_seqimage.restoration.front_end import (
     BALANCE_FACTORS,
+    COLOUR_CHOICES,
+    channel_noises,
+    image_channels,
     network_inputs,
-    photo_balance,
+    photo_balances,
+    working_channels,
 )
 from keras_seqimage.restoration.photo_restorer import (
     PRESETS,
@@ -23,14 +28,20 @@ from keras_seqimage.restoration.training import degradation_pool, patch_batches
 
 __all__ = [
     "BALANCE_FACTORS",
+    "COLOUR_CHOICES",
     "PRESETS",
     "PhotoRestorer",
+    "channel_noises",
     "degradation_pool",
     "estimate_blur",
+    "from_decorrelated",
+    "image_channels",
     "image_noise",
     "image_signal_power",
     "network_inputs",
     "patch_batches",
-    "photo_balance",
+    "photo_balances",
     "preset_record",
+    "to_decorrelated",
+    "working_channels",
 ]

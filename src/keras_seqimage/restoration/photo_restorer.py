@@ -8,11 +8,23 @@ import os
 import numpy as np
 
 from keras_seqimage import _tiling
-from keras_seqimage._validation import check_finite_non_negative, check_positive_int
+from keras_seqimage._validation import (
+    check_choice,
+    check_finite_non_negative,
+    check_positive_int,
+)
+from keras_seqimage.baselines.self_tuning import BALANCE_CHOICES
 from keras_seqimage.models.deblur_network import INPUT_CHANNELS, DeblurNetwork
 from keras_seqimage.ops import sigma_pair
 from keras_seqimage.restoration.blur_estimation import estimate_blur
-from keras_seqimage.restoration.front_end import network_inputs, photo_balance
+from keras_seqimage.restoration.front_end import (
+    COLOUR_CHOICES,
+    channel_noises,
+    image_channels,
+    network_inputs,
+    photo_balances,
+    working_channels,
+)
 from keras_seqimage.restoration.statistics import image_noise
 
 #: The shipped presets, best first on the photo benchmark: `restore(method="auto")`
@@ -23,28 +35,54 @@ PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
 MIN_BLIND_SIDE = 8
 
 
+def _record_path(preset):
+    """The JSON record's path of a shipped preset name or of a record file."""
+    if isinstance(preset, str) and preset in PRESETS:
+        path = os.path.join(PRESET_DIR, f"{preset}.json")
+        if not os.path.exists(path):
+            raise FileNotFoundError(
+                f"The weights of preset {preset!r} are not in this installation "
+                f"({path} is missing)."
+            )
+        return path
+    if isinstance(preset, (str, os.PathLike)) and str(preset).endswith(".json"):
+        if not os.path.isfile(preset):
+            raise FileNotFoundError(f"No preset record at {os.fspath(preset)!r}.")
+        return os.fspath(preset)
+    raise ValueError(
+        f"`preset` must be one of {list(PRESETS)} or the path of a `.json` record "
+        "written by examples/train_photo_restorer.py (its weights file next to "
+        f"it). Received: preset={preset!r}"
+    )
+
+
 def preset_record(preset):
-    """The JSON record of a shipped preset: network config and training facts."""
-    if preset not in PRESETS:
-        raise ValueError(
-            f"`preset` must be one of {list(PRESETS)}. Received: preset={preset!r}"
-        )
-    path = os.path.join(PRESET_DIR, f"{preset}.json")
-    if not os.path.exists(path):
-        raise FileNotFoundError(
-            f"The weights of preset {preset!r} are not in this installation "
-            f"({path} is missing)."
-        )
-    with open(path) as file:
+    """The JSON record of a preset: network config, front end and training facts.
+
+    Args:
+        preset: a name in `PRESETS`, or the path of a `<name>.json` record
+            written by `examples/train_photo_restorer.py`.
+
+    Returns:
+        dict.
+    """
+    with open(_record_path(preset)) as file:
         return json.load(file)
 
 
 @functools.lru_cache(maxsize=4)
-def _load_network(preset):
-    record = preset_record(preset)
-    network = DeblurNetwork(**record["network"], name=preset)
+def _load_network(path, modified):
+    with open(path) as file:
+        record = json.load(file)
+    weights = path[: -len(".json")] + ".weights.h5"
+    if not os.path.isfile(weights):
+        raise FileNotFoundError(
+            f"The preset record {path!r} has no weights file next to it "
+            f"({weights!r} is missing)."
+        )
+    network = DeblurNetwork(**record["network"], name=record.get("preset"))
     network.build((None, None, None, len(INPUT_CHANNELS)))
-    network.load_weights(os.path.join(PRESET_DIR, f"{preset}.weights.h5"))
+    network.load_weights(weights)
     return network
 
 
@@ -63,14 +101,18 @@ def _check_sigma(sigma):
 class PhotoRestorer:
     """Deblurs and denoises photographs of any size; blind or with a known blur.
 
-    Two stages per photo. First, the Wiener filter deconvolves the photo at
-    three balances around the fitted rule's (`front_end.photo_balance`: from
-    the noise level, the blur and the photo's detail): estimates from sharp
-    and noisy to smooth. Then a `DeblurNetwork` (trained on
-    photographs, see the presets) adds its learned correction, channel by
-    channel. The blur sigma and the noise level are taken when given and
-    estimated from the photo when not (`estimate_blur`, `estimate_noise`),
-    and returned on request.
+    Two stages per photo, channel by channel. An RGB photo is first turned
+    into decorrelated channels (`restoration.colour`: brightness and two
+    colour differences, so the noise of the colour channels can be smoothed
+    away without blurring the detail, which sits in the brightness). Then
+    the Wiener filter deconvolves each channel at three balances around the
+    channel's own (`front_end.photo_balances`: generalized cross-validation
+    on the photo's spectrum, safeguarded by a rule fitted on photos):
+    estimates from sharp and noisy to smooth. A `DeblurNetwork` (trained
+    on photographs, see the presets) adds its learned correction. The blur
+    sigma and the noise level are taken when given and estimated from the
+    photo when not (`estimate_blur`, `estimate_noise`), and returned on
+    request.
 
     Large photos go through in overlapping tiles (`tile_size` pixels square,
     with context around each and smooth blending), so memory stays bounded;
@@ -81,6 +123,13 @@ class PhotoRestorer:
         tile_size: int > 0, the side of a tile. Defaults to `512`.
         overlap: int >= 0, the least overlap of neighbouring tiles. Defaults
             to `32`.
+        colour: `"decorrelated"` (RGB photos restored in the channels of
+            `restoration.colour`) or `"rgb"` (each channel as it is): the
+            front end the network was trained with. Defaults to
+            `"decorrelated"`.
+        balance: `"gcv"` or `"rule"`, how each channel's Wiener balance is
+            chosen (see `front_end.photo_balances`): the front end the
+            network was trained with. Defaults to `"gcv"`.
 
     Example:
 
@@ -95,7 +144,9 @@ class PhotoRestorer:
     ((96, 128, 1), [[1.5, 1.5]])
     """
 
-    def __init__(self, network, tile_size=512, overlap=32):
+    def __init__(
+        self, network, tile_size=512, overlap=32, colour="decorrelated", balance="gcv"
+    ):
         if not isinstance(network, DeblurNetwork):
             raise ValueError(
                 f"`network` must be a DeblurNetwork. Received: network={network!r}"
@@ -103,17 +154,26 @@ class PhotoRestorer:
         self.network = network
         self.tile_size = check_positive_int("tile_size", tile_size)
         self.overlap = int(check_finite_non_negative("overlap", overlap))
+        self.colour = check_choice("colour", colour, COLOUR_CHOICES)
+        self.balance = check_choice("balance", balance, BALANCE_CHOICES)
 
     @classmethod
     def from_preset(cls, preset, **kwargs):
-        """The restorer with a shipped preset's trained network (offline).
+        """The restorer with a preset's trained network (offline).
 
         Args:
-            preset: str, one of `PRESETS` (see the photo restoration docs for
-                each preset's training data and scores).
-            **kwargs: `tile_size`, `overlap`.
+            preset: str, one of `PRESETS` (shipped inside the package; see
+                the photo restoration docs for each one's training data and
+                scores), or the path of a `<name>.json` record written by
+                `examples/train_photo_restorer.py`, with `<name>.weights.h5`
+                next to it (a network you trained).
+            **kwargs: `tile_size`, `overlap` (`colour` and `balance` come
+                from the preset: its network was trained with them).
         """
-        return cls(_load_network(preset), **kwargs)
+        path = _record_path(preset)
+        front_end = preset_record(path).get("front_end", {})
+        network = _load_network(path, os.path.getmtime(path))
+        return cls(network, **{**front_end, **kwargs})
 
     def _restore_one(self, image, sigma, noise, progress):
         noise = image_noise(image) if noise is None else noise
@@ -125,13 +185,15 @@ class PhotoRestorer:
                     f"pixels. Received: sigma=None, image shape {image.shape}"
                 )
             sigma = tuple(float(s) for s in estimate_blur(image, noise=noise))
-        balance = photo_balance(image, sigma, noise)
+        noises = channel_noises(noise, image.shape[-1], self.colour)
+        balances = photo_balances(image, sigma, noise, self.colour, self.balance)
         margin = int(math.ceil(16 * max(sigma))) + 16
 
         def restore_tile(tile):
-            inputs = network_inputs(tile, sigma, noise, balance)
+            working = working_channels(tile, self.colour)
+            inputs = network_inputs(working, sigma, noises, balances)
             restored = self.network.predict(inputs, batch_size=1, verbose=0)
-            return np.moveaxis(restored[..., 0], 0, -1)
+            return image_channels(np.moveaxis(restored[..., 0], 0, -1), self.colour)
 
         restored = _tiling.tiled_apply(
             restore_tile,
@@ -151,7 +213,8 @@ class PhotoRestorer:
         Args:
             images: float array `(height, width, channels)` or `(batch,
                 height, width, channels)`, values in [0, 1], any size;
-                channels are restored one by one (for RGBA, use
+                three channels are taken as RGB (see `colour`), other counts
+                are restored channel by channel (for RGBA, use
                 `keras_seqimage.restore`, which passes alpha through).
             sigma: optional float or pair `(sigma_h, sigma_w)` > 0, the blur;
                 `None` estimates it per photo.

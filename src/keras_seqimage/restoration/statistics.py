@@ -27,14 +27,33 @@ def image_noise(pixels, scale=1.0):
     height, width = pixels.shape[:2]
     if min(height, width) < _MIN_NOISE_SIDE:
         return float(ROUNDING_NOISE)
-    if height * width <= _NOISE_SAMPLE_PIXELS:
-        return float(estimate_noise(pixels.astype("float32") / np.float32(scale)))
-    crops = []
-    for top in np.linspace(0, max(0, height - _NOISE_CROP), 3).astype(int):
-        for left in np.linspace(0, max(0, width - _NOISE_CROP), 3).astype(int):
-            crop = pixels[top : top + _NOISE_CROP, left : left + _NOISE_CROP]
-            crops.append(estimate_noise(crop.astype("float32") / np.float32(scale)))
+    crops = [
+        estimate_noise(pixels[window].astype("float32") / np.float32(scale))
+        for window in sample_windows(height, width)
+    ]
     return float(np.median(crops))
+
+
+def sample_windows(height, width):
+    """Where to measure a photo's statistics in bounded memory.
+
+    The whole photo when it has at most 2048 x 2048 pixels; otherwise nine
+    1024 x 1024 crops on a 3 x 3 grid from corner to corner.
+
+    Args:
+        height: int, the photo's height.
+        width: int, the photo's width.
+
+    Returns:
+        A list of `(rows, columns)` slice pairs.
+    """
+    if height * width <= _NOISE_SAMPLE_PIXELS:
+        return [np.s_[:, :]]
+    return [
+        np.s_[top : top + _NOISE_CROP, left : left + _NOISE_CROP]
+        for top in np.linspace(0, max(0, height - _NOISE_CROP), 3).astype(int)
+        for left in np.linspace(0, max(0, width - _NOISE_CROP), 3).astype(int)
+    ]
 
 
 def image_signal_power(pixels, noise, scale=1.0):

@@ -6,7 +6,12 @@ from keras_seqimage._validation import check_positive_int
 from keras_seqimage.baselines.self_tuning import estimate_noise
 from keras_seqimage.degradation import degrade
 from keras_seqimage.models.deblur_network import INPUT_CHANNELS
-from keras_seqimage.restoration.front_end import network_inputs, photo_balance
+from keras_seqimage.restoration.front_end import (
+    channel_noises,
+    network_inputs,
+    photo_balances,
+    working_channels,
+)
 
 
 def degradation_pool(
@@ -18,6 +23,8 @@ def degradation_pool(
     sigma_jitter=0.3,
     seed=0,
     progress=None,
+    colour="decorrelated",
+    balance="gcv",
 ):
     """Degrade each photo several times and compute the restorer's inputs.
 
@@ -28,7 +35,9 @@ def degradation_pool(
     (`baselines.estimate_noise`, as the restorer does when it is not given);
     with probability `sigma_jitter`, the sigma the front end is told is off
     by a factor `exp(N(0, 0.08))` (so the network learns to tolerate the
-    error of a blur estimate); then `front_end.network_inputs`.
+    error of a blur estimate); then the working channels
+    (`front_end.working_channels`) and `front_end.network_inputs`, with the
+    photo's balances (`front_end.photo_balances`).
 
     Args:
         photos: iterable of float arrays `(height, width, channels)` in
@@ -44,11 +53,15 @@ def degradation_pool(
         seed: int, the seed of every draw. Defaults to `0`.
         progress: optional `keras.utils.Progbar`-like object with
             `add(1)`, advanced once per degraded photo.
+        colour: `"decorrelated"` or `"rgb"`, the front end's channels (see
+            `PhotoRestorer`). Defaults to `"decorrelated"`.
+        balance: `"gcv"` or `"rule"`, the front end's balance. Defaults to
+            `"gcv"`.
 
     Returns:
         A list of `(inputs, clean)` pairs, one per channel of each degraded
         photo: `inputs` float32 `(height, width, 6)` (see `DeblurNetwork`),
-        `clean` float32 `(height, width, 1)`.
+        `clean` float32 `(height, width, 1)` (in the working channels).
     """
     per_photo = check_positive_int("per_photo", per_photo)
     rng = np.random.default_rng(seed)
@@ -72,10 +85,14 @@ def degradation_pool(
             if rng.uniform() < sigma_jitter:
                 told = sigma * float(np.exp(rng.normal(0.0, 0.08)))
             estimated = estimate_noise(degraded)
-            balance = photo_balance(degraded, told, estimated)
-            inputs = network_inputs(degraded, told, estimated, balance)
+            balances = photo_balances(degraded, told, estimated, colour, balance)
+            noises = channel_noises(estimated, degraded.shape[-1], colour)
+            inputs = network_inputs(
+                working_channels(degraded, colour), told, noises, balances
+            )
+            target = working_channels(photo, colour)
             for channel, channel_inputs in enumerate(inputs):
-                pool.append((channel_inputs, photo[..., channel : channel + 1]))
+                pool.append((channel_inputs, target[..., channel : channel + 1]))
             if progress is not None:
                 progress.add(1)
     return pool
