@@ -192,7 +192,12 @@ class PhotoRestorer:
         def restore_tile(tile):
             working = working_channels(tile, self.colour)
             inputs = network_inputs(working, sigma, noises, balances)
-            restored = self.network.predict(inputs, batch_size=1, verbose=0)
+            restored = np.concatenate(
+                [
+                    self.network.predict_on_batch(inputs[c : c + 1])
+                    for c in range(len(inputs))
+                ]
+            )
             return image_channels(np.moveaxis(restored[..., 0], 0, -1), self.colour)
 
         restored = _tiling.tiled_apply(
