@@ -61,6 +61,13 @@ def parse_args(argv=None):
         help="the channels RGB photos are restored in",
     )
     parser.add_argument(
+        "--blind-share",
+        type=float,
+        default=0.0,
+        help="share of training draws whose front end is told the blind blur "
+        "estimate instead of the true sigma",
+    )
+    parser.add_argument(
         "--balance",
         choices=("gcv", "rule"),
         default="gcv",
@@ -142,7 +149,12 @@ def main(argv=None):
     bar = keras.utils.Progbar(len(photos) * args.per_photo)
     front_end = {"colour": args.colour, "balance": args.balance}
     pool = degradation_pool(
-        photos, per_photo=args.per_photo, seed=args.seed, progress=bar, **front_end
+        photos,
+        per_photo=args.per_photo,
+        seed=args.seed,
+        progress=bar,
+        blind_share=args.blind_share,
+        **front_end,
     )
     validation = degradation_pool(
         [load_photo(VALIDATION_PHOTO)], per_photo=4, seed=args.seed + 1, **front_end
@@ -194,6 +206,7 @@ def main(argv=None):
             "batch_size": args.batch_size,
             "patch_size": args.patch_size,
             "per_photo": args.per_photo,
+            "blind_share": args.blind_share,
             "seed": args.seed,
             "sigma_range": [0.8, 3.2],
             "noise_range": [0.0, 0.03],

@@ -6,6 +6,7 @@ from keras_seqimage._validation import check_positive_int
 from keras_seqimage.baselines.self_tuning import estimate_noise
 from keras_seqimage.degradation import degrade
 from keras_seqimage.models.deblur_network import INPUT_CHANNELS
+from keras_seqimage.restoration.blur_estimation import estimate_blur
 from keras_seqimage.restoration.front_end import (
     channel_noises,
     network_inputs,
@@ -21,6 +22,7 @@ def degradation_pool(
     noise_range=(0.002, 0.03),
     noiseless=0.25,
     sigma_jitter=0.3,
+    blind_share=0.0,
     seed=0,
     progress=None,
     colour="decorrelated",
@@ -48,6 +50,10 @@ def degradation_pool(
             `(0.002, 0.03)`.
         noiseless: float in [0, 1], the share of noise-free draws.
             Defaults to `0.25`.
+        blind_share: float in [0, 1], the share of draws in which the
+            front end is told the blind estimate (`estimate_blur`) instead,
+            so the network learns the errors the blind restorer meets.
+            Defaults to `0.0`.
         sigma_jitter: float in [0, 1], the share of draws with a perturbed
             sigma. Defaults to `0.3`.
         seed: int, the seed of every draw. Defaults to `0`.
@@ -85,6 +91,8 @@ def degradation_pool(
             if rng.uniform() < sigma_jitter:
                 told = sigma * float(np.exp(rng.normal(0.0, 0.08)))
             estimated = estimate_noise(degraded)
+            if blind_share and rng.uniform() < blind_share:
+                told = float(np.mean(estimate_blur(degraded, noise=estimated)))
             balances = photo_balances(degraded, told, estimated, colour, balance)
             noises = channel_noises(estimated, degraded.shape[-1], colour)
             inputs = network_inputs(
