@@ -155,6 +155,20 @@ def test_first_estimate_is_the_self_tuning_wiener(degraded_coins, balance):
     np.testing.assert_allclose(inputs[0, ..., 3], degraded[..., 0])
 
 
+def test_blind_share_tells_the_front_end_the_blind_estimate(degraded_coins):
+    from keras_seqimage.baselines import estimate_noise
+    from keras_seqimage.restoration.front_end import SIGMA_SCALE
+
+    clean, _ = degraded_coins
+    pool = degradation_pool([clean[:96, :120]], per_photo=2, seed=3, blind_share=1.0)
+    for inputs, _ in pool:
+        degraded = inputs[..., 3:4]
+        told = np.mean(estimate_blur(degraded, noise=estimate_noise(degraded)))
+        np.testing.assert_allclose(inputs[0, 0, -1], SIGMA_SCALE * told, rtol=1e-5)
+    given = degradation_pool([clean[:96, :120]], per_photo=2, seed=3)
+    assert [x[0, 0, -1] for x, _ in given] != [x[0, 0, -1] for x, _ in pool]
+
+
 # --- colour --------------------------------------------------------------------
 
 
