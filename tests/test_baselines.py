@@ -261,3 +261,22 @@ def test_regularized_inverse_errors():
         tune_separable_deconvolution(images, images[:1], 1.0)
     with pytest.raises(ValueError, match=r"`balances` must not be empty"):
         tune_separable_deconvolution(images, images, 1.0, balances=[])
+
+
+@settings(deadline=None, max_examples=20)
+@given(
+    height=st.integers(1, 24),
+    width=st.integers(1, 24),
+    sigma_h=st.floats(0.3, 3.0),
+    sigma_w=st.floats(0.3, 3.0),
+    seed=st.integers(0, 2**16),
+)
+def test_dct_wiener_equals_the_reflect_wiener(height, width, sigma_h, sigma_w, seed):
+    from keras_seqimage.baselines.wiener import _reflect_estimates
+
+    image = np.random.default_rng(seed).uniform(size=(height, width, 1))
+    balances = [1e-4, 1e-2, 1.0]
+    estimates = list(_reflect_estimates(image[..., 0], (sigma_h, sigma_w), balances))
+    for balance, estimate in zip(balances, estimates, strict=True):
+        expected = wiener_deconvolution(image, (sigma_h, sigma_w), balance)
+        np.testing.assert_allclose(estimate, np.clip(expected[..., 0], 0, 1), atol=1e-5)

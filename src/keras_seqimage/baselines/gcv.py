@@ -23,11 +23,7 @@ import numpy as np
 from keras_seqimage import kernels
 from keras_seqimage._validation import check_choice, check_finite_non_negative
 from keras_seqimage.baselines.tuning import _check_blurred
-from keras_seqimage.baselines.wiener import (
-    WIENER_MODES,
-    _second_difference,
-    gaussian_transfer,
-)
+from keras_seqimage.baselines.wiener import WIENER_MODES, _axis_eigenvalues
 from keras_seqimage.ops import sigma_pair
 
 #: The balances GCV tries: 1e-9 to 10, sixteen per decade.
@@ -54,17 +50,6 @@ def _check_balances(balances):
             f"Received: balances={balances!r}"
         )
     return np.sort(values)
-
-
-def _axis_eigenvalues(size, sigma, mode, truncate):
-    """Blur and second-difference eigenvalues of one axis, in its transform."""
-    transfer = gaussian_transfer(size, sigma, mode, truncate)
-    laplace = _second_difference(len(transfer))
-    if mode == "wrap":
-        return transfer, laplace
-    # The symmetric extensions: DCT-II ("reflect") and DCT-I ("mirror") take
-    # the first `size` frequencies of the extension's DFT.
-    return transfer[:size], laplace[:size]
 
 
 def _transform(image, mode):

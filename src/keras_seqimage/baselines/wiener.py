@@ -103,6 +103,52 @@ def _second_difference(period):
     return 2.0 - 2.0 * np.cos(2.0 * np.pi * np.arange(period) / period)
 
 
+def _axis_eigenvalues(size, sigma, mode, truncate):
+    """Blur and second-difference eigenvalues of one axis, in its transform."""
+    transfer = gaussian_transfer(size, sigma, mode, truncate)
+    laplace = _second_difference(len(transfer))
+    if mode == "wrap":
+        return transfer, laplace
+    # The symmetric extensions: DCT-II ("reflect") and DCT-I ("mirror") take
+    # the first `size` frequencies of the extension's DFT.
+    return transfer[:size], laplace[:size]
+
+
+def _reflect_estimates(channel, sigma, balances, truncate=4.0):
+    """`wiener_deconvolution` of one channel at several balances, reflect mode.
+
+    The same filter (Laplacian regulariser), computed in the DCT-II, which
+    diagonalises the blur and the Laplacian with the "reflect" boundary on
+    the image's own size, where `_WienerFilter` transforms the twice larger
+    symmetric extension: the results agree to round-off, at a quarter of the
+    transform size. Clipped to [0, 1].
+
+    Args:
+        channel: float array `(height, width)`.
+        sigma: float or pair `(sigma_h, sigma_w)` > 0.
+        balances: floats > 0.
+        truncate: float > 0. Defaults to `4.0`.
+
+    Yields:
+        float64 arrays `(height, width)`, one per balance.
+    """
+    import scipy.fft  # here, not at import: scipy.fft takes ~0.3 s to load
+
+    sigma_h, sigma_w = sigma_pair(sigma)
+    height, width = channel.shape
+    mode = kernels.MODES["reflect"]
+    kh, lh = _axis_eigenvalues(height, sigma_h, mode, truncate)
+    kw, lw = _axis_eigenvalues(width, sigma_w, mode, truncate)
+    transfer = kh[:, None] * kw[None, :]
+    power = transfer**2
+    penalty = (lh[:, None] + lw[None, :]) ** 2
+    coefficients = scipy.fft.dctn(channel.astype("float64"), type=2, norm="ortho")
+    for balance in balances:
+        gain = transfer / (power + balance * penalty)
+        estimate = scipy.fft.idctn(coefficients * gain, type=2, norm="ortho")
+        yield np.clip(estimate, 0.0, 1.0, out=estimate)
+
+
 class _WienerFilter:
     """The frequency-domain filter for one image size; applies it in chunks."""
 

@@ -8,16 +8,15 @@ Wiener estimates at that balance and around it.
 
 import numpy as np
 
-from keras_seqimage import kernels
 from keras_seqimage._validation import check_choice
 from keras_seqimage.baselines.gcv import (
     GCV_BALANCES,
-    _axis_eigenvalues,
     gcv_curve,
     gcv_terms,
     safeguarded_balance,
 )
 from keras_seqimage.baselines.self_tuning import BALANCE_CHOICES, wiener_balance
+from keras_seqimage.baselines.wiener import _reflect_estimates
 from keras_seqimage.models.deblur_network import INPUT_CHANNELS
 from keras_seqimage.ops import sigma_pair
 from keras_seqimage.restoration.colour import (
@@ -148,10 +147,8 @@ def network_inputs(degraded, sigma, noises, balances):
 
     Each working channel is deconvolved by the Wiener filter (Laplacian
     regulariser, reflect boundary, clipped to [0, 1]: `wiener_deconvolution`,
-    computed here in the DCT, which diagonalises the reflect boundary on the
-    image's own size instead of an FFT of its twice larger extension) at its
-    balance times each of `BALANCE_FACTORS`; it then becomes one network
-    input: those
+    computed in the DCT, the reflect boundary's own basis) at its balance
+    times each of `BALANCE_FACTORS`; it then becomes one network input: those
     estimates, the degraded channel, and constant maps of its scaled noise
     level and of the blur. Training and restoration both build their inputs
     here.
@@ -172,24 +169,13 @@ def network_inputs(degraded, sigma, noises, balances):
     height, width, channels = degraded.shape
     noises = np.broadcast_to(np.asarray(noises, "float64"), (channels,))
     balances = np.broadcast_to(np.asarray(balances, "float64"), (channels,))
-    import scipy.fft  # here, not at import: scipy.fft takes ~0.3 s to load
-
     s_h, s_w = sigma_pair(sigma)
-    mode = kernels.MODES["reflect"]
-    kh, lh = _axis_eigenvalues(height, s_h, mode, 4.0)
-    kw, lw = _axis_eigenvalues(width, s_w, mode, 4.0)
-    transfer = kh[:, None] * kw[None, :]
-    power = transfer**2
-    penalty = (lh[:, None] + lw[None, :]) ** 2
     inputs = np.empty((channels, height, width, len(INPUT_CHANNELS)), "float32")
     for c in range(channels):
-        coefficients = scipy.fft.dctn(
-            degraded[..., c].astype("float64"), type=2, norm="ortho"
-        )
-        for index, factor in enumerate(BALANCE_FACTORS):
-            gain = transfer / (power + balances[c] * factor * penalty)
-            estimate = scipy.fft.idctn(coefficients * gain, type=2, norm="ortho")
-            inputs[c, ..., index] = np.clip(estimate, 0.0, 1.0)
+        factors = balances[c] * np.asarray(BALANCE_FACTORS)
+        estimates = _reflect_estimates(degraded[..., c], (s_h, s_w), factors)
+        for index, estimate in enumerate(estimates):
+            inputs[c, ..., index] = estimate
         inputs[c, ..., len(BALANCE_FACTORS)] = degraded[..., c]
         inputs[c, ..., -2] = NOISE_SCALE * noises[c]
     inputs[..., -1] = SIGMA_SCALE * 0.5 * (s_h + s_w)
