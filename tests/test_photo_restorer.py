@@ -225,6 +225,17 @@ def test_front_end_refuses_unknown_choices(call, message):
         call()
 
 
+@pytest.mark.parametrize("balance", ["rule", "gcv"])
+def test_rgb_channels_share_the_self_tuning_wieners_balance(balance):
+    clean = load_photo("stereo_motorcycle")[:120, :150]
+    degraded = np.asarray(degrade(clean, sigma=1.5, noise=0.01, seed=2)[0])
+    balances = photo_balances(degraded, 1.5, 0.01, "rgb", balance)
+    _, params = self_tuning_wiener(
+        degraded, 1.5, noise=0.01, balance=balance, return_params=True
+    )
+    np.testing.assert_allclose(balances, [params["balance"][0]] * 3, rtol=1e-9)
+
+
 def test_colour_channels_get_larger_balances_than_brightness():
     clean = load_photo("stereo_motorcycle")[:160, :200]
     degraded, _ = degrade(clean, sigma=1.5, noise=0.01, quantize=True, seed=0)

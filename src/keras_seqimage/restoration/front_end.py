@@ -91,13 +91,15 @@ def channel_noises(noise, channels, colour="decorrelated"):
 def photo_balances(photo, sigma, noise, colour="decorrelated", balance="gcv"):
     """The Wiener balance of each working channel of a whole photo (any size).
 
-    Per channel: the fitted rule's balance (`baselines.wiener_balance` from
-    the channel's noise, the blur and its detail), and with `balance="gcv"`
-    the balance chosen by generalized cross-validation on the channel's
-    spectrum, safeguarded by the rule (as `baselines.self_tuning_wiener`
-    does). A photo larger than 2048 x 2048 is measured on nine crops
-    (`statistics.sample_windows`), so memory stays bounded; a tile of a
-    photo must use its photo's balances, not its own.
+    In decorrelated colour channels each channel has its own balance (the
+    colour differences hold little detail: theirs is larger); otherwise the
+    channels share one, measured on all of them together. A balance is the
+    fitted rule's (`baselines.wiener_balance` from the noise, the blur and
+    the detail), and with `balance="gcv"` the one chosen by generalized
+    cross-validation on the spectrum, safeguarded by the rule (as
+    `baselines.self_tuning_wiener` does). A photo larger than 2048 x 2048 is
+    measured on nine crops (`statistics.sample_windows`), so memory stays
+    bounded; a tile of a photo must use its photo's balances, not its own.
 
     Args:
         photo: array `(height, width, channels)` in [0, 1].
@@ -112,33 +114,34 @@ def photo_balances(photo, sigma, noise, colour="decorrelated", balance="gcv"):
     how = check_choice("balance", balance, BALANCE_CHOICES)
     height, width, channels = photo.shape
     noises = channel_noises(noise, channels, colour)
+    if _decorrelates(channels, colour):
+        groups = [slice(c, c + 1) for c in range(channels)]
+    else:
+        groups = [slice(0, channels)]
     s_h, s_w = sigma_pair(sigma)
-    powers = np.zeros(channels)
-    residual = np.zeros((channels, len(GCV_BALANCES)))
-    trace = np.zeros((channels, len(GCV_BALANCES)))
-    count = np.zeros(channels)
+    powers = np.zeros(len(groups))
+    residual = np.zeros((len(groups), len(GCV_BALANCES)))
+    trace = np.zeros((len(groups), len(GCV_BALANCES)))
+    count = np.zeros(len(groups))
     windows = sample_windows(height, width)
     for window in windows:
         crop = working_channels(photo[window], colour)
-        for c in range(channels):
-            channel = crop[..., c : c + 1]
-            powers[c] += image_signal_power(channel, noises[c]) / len(windows)
-            if how == "gcv" and min(channel.shape[:2]) >= 2:
-                r, t, n = gcv_terms(channel, sigma, resolution=GCV_RESOLUTION)
-                residual[c] += r
-                trace[c] += t
-                count[c] += n
-    balances = np.array(
-        [
-            wiener_balance(n, 0.5 * (s_h + s_w), p)
-            for n, p in zip(noises, powers, strict=True)
-        ]
-    )
-    if how == "gcv":
-        for c in range(channels):
-            if count[c]:
-                curve = gcv_curve(residual[c], trace[c], count[c])
-                balances[c] = safeguarded_balance(curve, GCV_BALANCES, balances[c])
+        for g, group in enumerate(groups):
+            part = crop[..., group]
+            noise_g = noises[group][0]
+            powers[g] += image_signal_power(part, noise_g) / len(windows)
+            if how == "gcv" and min(part.shape[:2]) >= 2:
+                r, t, n = gcv_terms(part, sigma, resolution=GCV_RESOLUTION)
+                residual[g] += r
+                trace[g] += t
+                count[g] += n
+    balances = np.empty(channels)
+    for g, group in enumerate(groups):
+        value = wiener_balance(noises[group][0], 0.5 * (s_h + s_w), powers[g])
+        if how == "gcv" and count[g]:
+            curve = gcv_curve(residual[g], trace[g], count[g])
+            value = safeguarded_balance(curve, GCV_BALANCES, value)
+        balances[group] = value
     return balances
 
 
