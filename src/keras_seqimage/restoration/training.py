@@ -74,6 +74,7 @@ def degradation_pool(
     pool = []
     for index, photo in enumerate(photos):
         photo = np.asarray(photo, dtype="float32")
+        target = working_channels(photo, colour)  # once per photo, not per draw
         for draw in range(per_photo):
             sigma = float(rng.uniform(*sigma_range))
             noise = (
@@ -98,7 +99,6 @@ def degradation_pool(
             inputs = network_inputs(
                 working_channels(degraded, colour), told, noises, balances
             )
-            target = working_channels(photo, colour)
             for channel, channel_inputs in enumerate(inputs):
                 pool.append((channel_inputs, target[..., channel : channel + 1]))
             if progress is not None:
