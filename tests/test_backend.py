@@ -161,3 +161,40 @@ def test_asking_the_gate_draws_nothing_from_the_seeded_random_state():
         return keras.ops.convert_to_numpy(layer.kernel)
 
     np.testing.assert_array_equal(weights_after_seed(True), weights_after_seed(False))
+
+
+# --- the restorers' network precision ------------------------------------------
+
+
+def test_precision_policies_and_refusal():
+    from keras_seqimage.backend import precision
+
+    assert precision.inference_policy("float32") == "float32"
+    assert precision.inference_policy("bfloat16") == "mixed_bfloat16"
+    with pytest.raises(ValueError, match="precision"):
+        precision.inference_policy("half")
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_takes_bfloat16_only_where_the_cpu_has_it(monkeypatch, native):
+    from keras_seqimage.backend import precision
+
+    monkeypatch.setattr(precision, "native_bfloat16", lambda: native)
+    monkeypatch.setattr(precision, "_cpu_only", lambda backend: True)
+    fast = native and keras.backend.backend() in ("tensorflow", "torch")
+    expected = "mixed_bfloat16" if fast else "float32"
+    assert precision.inference_policy("auto") == expected
+    monkeypatch.setattr(precision, "_cpu_only", lambda backend: False)
+    assert precision.inference_policy("auto") == "float32"
+
+
+def test_native_bfloat16_reads_the_cpu_flags():
+    from keras_seqimage.backend import precision
+
+    try:
+        with open("/proc/cpuinfo") as info:
+            flags = next((line for line in info if line.startswith("flags")), "")
+    except OSError:
+        flags = ""
+    expected = any(flag in flags.split() for flag in precision.BFLOAT16_FLAGS)
+    assert precision.native_bfloat16() is expected

@@ -46,7 +46,7 @@ CASES = {
         ["--photos", "camera", "--crop", "48", "--sigmas", "1.5", "--noises", "0.01"],
         "| 1.5 | 0.01 | self-tuning Wiener |",
     ),
-    "restore_large.py": (["--size", "64x96"], "| 96x64 RGB uint8 | wiener |"),
+    "restore_large.py": (["--size", "64x96"], "| 96x64 RGB uint8 | wiener | auto |"),
     "speed_table.py": (
         ["--steps", "1", "--rounds", "2", "--predict-images", "8"]
         + ["--predict-batch", "8", "--backends", BACKEND],

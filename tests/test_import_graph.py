@@ -15,13 +15,15 @@ PACKAGE = Path(keras_seqimage.__file__).parent
 ROOT = "keras_seqimage"
 
 # Generic modules may use these parts of the backend package: the gate and
-# its dispatch, the one place private names are read, the generic op set and
-# the factory's jit policy. Backend subpackages are reached through the gate.
+# its dispatch, the one place private names are read, the generic op set, the
+# factory's jit policy and the restorers' network precision. Backend
+# subpackages are reached through the gate.
 GENERIC_MAY_IMPORT = {
     f"{ROOT}.backend",
     f"{ROOT}.backend.compat",
     f"{ROOT}.backend.generic",
     f"{ROOT}.backend.jit_compile",
+    f"{ROOT}.backend.precision",
 }
 # Libraries (and private modules) that only backend code may import.
 BACKEND_ONLY = ("torch", "tensorflow", "jax", "keras.src", "numpy._core", "numpy.core")

@@ -338,6 +338,36 @@ def test_tiles_leave_no_seam(degraded_coins):
     assert np.abs(tiled - whole).max() < 0.05
 
 
+@pytest.mark.parametrize("preset", PRESETS)
+def test_bfloat16_prediction_stays_within_a_hundredth_of_a_decibel(
+    preset, degraded_coins
+):
+    clean, degraded = degraded_coins
+    scores = {}
+    for precision in ("float32", "bfloat16"):
+        restorer = PhotoRestorer.from_preset(preset, precision=precision)
+        restored = restorer.restore(degraded, sigma=1.5, noise=0.01)
+        scores[precision] = float(psnr(clean[None], restored[None])[0])
+        assert restored.dtype == np.float32
+    assert abs(scores["bfloat16"] - scores["float32"]) < 0.01, scores
+
+
+def test_bfloat16_copy_follows_the_networks_weights(degraded_coins):
+    _, degraded = degraded_coins
+    network = DeblurNetwork(filters=4, sweep_units=0)
+    network.build((None, None, None, len(INPUT_CHANNELS)))
+    restorer = PhotoRestorer(network, precision="bfloat16")
+    untrained = restorer.restore(degraded, sigma=1.5, noise=0.01)
+    # The untrained network returns the Wiener estimate, kept in float32.
+    expected = self_tuning_wiener(degraded, 1.5, noise=0.01)
+    np.testing.assert_allclose(untrained, expected, atol=1e-5)
+    kernel, bias = network.correction.get_weights()
+    network.correction.set_weights([kernel, bias + 0.1])
+    shifted = restorer.restore(degraded, sigma=1.5, noise=0.01)
+    np.testing.assert_allclose(shifted, np.clip(expected + 0.1, 0, 1), atol=1e-3)
+    assert network.dtype_policy.name == "float32"  # the user's network is untouched
+
+
 @settings(max_examples=5, deadline=None)
 @given(st.integers(1, 13), st.integers(1, 13), st.sampled_from([1, 3]))
 def test_restorer_takes_any_size_and_channels(height, width, channels):
@@ -365,6 +395,12 @@ def test_blind_restoration_returns_its_estimates(degraded_coins):
 def test_restorer_refuses_bad_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         _restorer().restore(np.zeros((8, 8, 1), "float32"), **kwargs)
+
+
+def test_restorer_refuses_an_unknown_precision():
+    network = DeblurNetwork(filters=4, sweep_units=0)
+    with pytest.raises(ValueError, match="precision"):
+        PhotoRestorer(network, precision="float16")
 
 
 def test_blind_restoration_of_a_tiny_image_asks_for_sigma():

@@ -206,10 +206,12 @@ def test_bad_images(image, match):
 
 class _FakeRestorer:
     calls = []
+    precisions = []
 
     @classmethod
-    def from_preset(cls, name):
+    def from_preset(cls, name, precision="auto"):
         cls.calls.append(name)
+        cls.precisions.append(precision)
         return cls()
 
     def restore(
@@ -251,8 +253,11 @@ def test_auto_runs_the_first_preset(fake_restoration):
 
 def test_a_named_preset_and_the_blur_estimate(fake_restoration):
     image = _smooth((20, 24, 3))
-    restore(image, method="photo_small")
+    restore(image, method="photo_small", precision="float32")
     assert _FakeRestorer.calls == ["photo_small"]
+    assert _FakeRestorer.precisions[-1] == "float32"
+    with pytest.raises(ValueError, match="precision"):
+        restore(image, method="photo_small", precision="half")
     _, params = restore(image, method="wiener", return_params=True)
     assert params["sigma"].tolist() == [1.25, 1.25]
     with pytest.raises(ValueError, match=r"'photo_best', 'photo_small'\]"):

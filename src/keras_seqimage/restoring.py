@@ -16,7 +16,8 @@ import numpy as np
 
 from keras_seqimage import _tiling
 from keras_seqimage._layout import check_data_format
-from keras_seqimage._validation import check_bool, is_number
+from keras_seqimage._validation import check_bool, check_choice, is_number
+from keras_seqimage.backend.precision import PRECISIONS
 from keras_seqimage.baselines import (
     wiener_balance,
     wiener_deconvolution,
@@ -55,6 +56,7 @@ def restore(
     return_params=False,
     data_format=None,
     progress=None,
+    precision="auto",
 ):
     """Deblur and denoise an image or a batch; same dtype and shape back.
 
@@ -94,6 +96,11 @@ def restore(
         progress: `None` (a progress bar once the work is seen to take more
             than a few seconds), `True` (always one when there are several
             tiles) or `False` (never). Defaults to `None`.
+        precision: `"auto"`, `"float32"` or `"bfloat16"`, the arithmetic of
+            a learned preset's network (see
+            `keras_seqimage.restoration.PhotoRestorer`; `"auto"` takes
+            bfloat16 only where the CPU computes it natively). The Wiener
+            path does not use it. Defaults to `"auto"`.
 
     Returns:
         The restored image, of the dtype, shape and kind (numpy or tensor) of
@@ -118,6 +125,7 @@ def restore(
     method = _check_method(method)
     sigma = _check_sigma(sigma)
     noise = _check_noise(noise)
+    precision = check_choice("precision", precision, PRECISIONS)
     tensor = not isinstance(image, np.ndarray | np.generic) and _is_tensor(image)
     array, dtype = _to_numpy(image)
     batch, layout = _to_batch(array, data_format)
@@ -125,7 +133,7 @@ def restore(
     if method == "wiener":
         restored, params = _wiener(batch, dtype, sigma, noise, progress)
     else:
-        restored, params = _learned(method, floats, sigma, noise, progress)
+        restored, params = _learned(method, floats, sigma, noise, progress, precision)
     params["method"] = method
     out = _from_batch(_from_float(restored, dtype), layout)
     if tensor:
@@ -341,11 +349,11 @@ def _split_alpha(channels):
     return {1: 1, 2: 1, 3: 3, 4: 3}[channels]
 
 
-def _learned(method, floats, sigma, noise, progress):
+def _learned(method, floats, sigma, noise, progress, precision="auto"):
     """A learned preset of `keras_seqimage.restoration` on the whole batch."""
     from keras_seqimage import restoration
 
-    restorer = restoration.PhotoRestorer.from_preset(method)
+    restorer = restoration.PhotoRestorer.from_preset(method, precision=precision)
     colour = _split_alpha(floats.shape[-1])
     restored, params = restorer.restore(
         floats[..., :colour],

@@ -60,9 +60,13 @@ class PixelSweep(keras.layers.Layer):
         self.units = check_positive_int("units", units)
         self.order = check_choice("order", order, SWEEP_ORDERS)
         self.cell = check_choice("cell", cell, tuple(CELLS))
+        # The recurrent layers compute in this layer's dtype policy.
         self.recurrent = make_bidirectional(
-            CELLS[self.cell](self.units, return_sequences=True),
+            CELLS[self.cell](
+                self.units, return_sequences=True, dtype=self.dtype_policy
+            ),
             name="recurrent",
+            dtype=self.dtype_policy,
         )
 
     def build(self, input_shape):

@@ -84,9 +84,18 @@ class DeblurNetwork(keras.Model):
         self.filters = check_positive_int("filters", filters)
         self.sweep_units = check_non_negative_int("sweep_units", sweep_units)
 
+        # Every sublayer computes in the model's dtype policy, so a network
+        # built with `dtype="mixed_bfloat16"` predicts in bfloat16; the
+        # model itself does not cast its input, so the Wiener estimate the
+        # correction is added to keeps its float32 precision.
+        self.autocast = False
+        dtype = self.dtype_policy
+
         def conv(channels, name, **options):
             options.setdefault("activation", "leaky_relu")
-            return layers.Conv2D(channels, 3, padding="same", name=name, **options)
+            return layers.Conv2D(
+                channels, 3, padding="same", name=name, dtype=dtype, **options
+            )
 
         wide = 2 * self.filters
         self.full_1 = conv(self.filters, "full_1")
@@ -94,11 +103,15 @@ class DeblurNetwork(keras.Model):
         self.down = conv(wide, "down", strides=2)
         self.half_1 = conv(wide, "half_1")
         if self.sweep_units:
-            self.rows = PixelSweep(self.sweep_units, "rows", name="rows_sweep")
-            self.columns = PixelSweep(self.sweep_units, "columns", name="columns_sweep")
+            self.rows = PixelSweep(
+                self.sweep_units, "rows", name="rows_sweep", dtype=dtype
+            )
+            self.columns = PixelSweep(
+                self.sweep_units, "columns", name="columns_sweep", dtype=dtype
+            )
         self.half_2 = conv(wide, "half_2")
         self.up = layers.Conv2DTranspose(
-            self.filters, 2, strides=2, activation="leaky_relu", name="up"
+            self.filters, 2, strides=2, activation="leaky_relu", name="up", dtype=dtype
         )
         self.merge_1 = conv(self.filters, "merge_1")
         self.merge_2 = conv(self.filters, "merge_2")
@@ -141,7 +154,10 @@ class DeblurNetwork(keras.Model):
             half = ops.concatenate([half, self.columns(self.rows(half))], axis=-1)
         up = self.up(self.half_2(half))
         merged = self.merge_2(self.merge_1(ops.concatenate([full, up], axis=-1)))
-        restored = padded[..., :1] + self.correction(merged)
+        # Under a mixed precision policy the layers compute in float16 or
+        # bfloat16; the correction joins the input in the input's dtype.
+        correction = ops.cast(self.correction(merged), padded.dtype)
+        restored = padded[..., :1] + correction
         return restored[:, :height, :width]
 
     def compute_output_shape(self, input_shape):

@@ -4,6 +4,7 @@ import functools
 import json
 import math
 import os
+import weakref
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from keras_seqimage._validation import (
     check_finite_non_negative,
     check_positive_int,
 )
+from keras_seqimage.backend.precision import PRECISIONS, inference_policy
 from keras_seqimage.baselines.self_tuning import BALANCE_CHOICES
 from keras_seqimage.models.deblur_network import INPUT_CHANNELS, DeblurNetwork
 from keras_seqimage.ops import sigma_pair
@@ -33,6 +35,8 @@ PRESETS = ("photo_deblur_cnn", "photo_deblur")
 PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
 #: The smallest side from which `estimate_blur` can measure a blur.
 MIN_BLIND_SIDE = 8
+#: network -> {dtype policy: a copy of it computing in that policy}.
+_PREDICTORS = weakref.WeakKeyDictionary()
 
 
 def _record_path(preset):
@@ -130,6 +134,13 @@ class PhotoRestorer:
         balance: `"gcv"` or `"rule"`, how each channel's Wiener balance is
             chosen (see `front_end.photo_balances`): the front end the
             network was trained with. Defaults to `"gcv"`.
+        precision: `"auto"`, `"float32"` or `"bfloat16"`, the arithmetic
+            of the network's prediction (weights stay float32;
+            `keras_seqimage.backend.precision`). `"auto"` takes bfloat16
+            where the CPU computes it natively and the backend uses that
+            (TensorFlow, torch), about twice as fast for a change of a
+            restored pixel of about 5e-4; float32 elsewhere. Defaults to
+            `"auto"`.
 
     Example:
 
@@ -145,7 +156,13 @@ class PhotoRestorer:
     """
 
     def __init__(
-        self, network, tile_size=512, overlap=32, colour="decorrelated", balance="gcv"
+        self,
+        network,
+        tile_size=512,
+        overlap=32,
+        colour="decorrelated",
+        balance="gcv",
+        precision="auto",
     ):
         if not isinstance(network, DeblurNetwork):
             raise ValueError(
@@ -156,6 +173,27 @@ class PhotoRestorer:
         self.overlap = int(check_finite_non_negative("overlap", overlap))
         self.colour = check_choice("colour", colour, COLOUR_CHOICES)
         self.balance = check_choice("balance", balance, BALANCE_CHOICES)
+        self.precision = check_choice("precision", precision, PRECISIONS)
+
+    def _predictor(self):
+        """`network`, or a copy computing in the `precision`'s dtype policy.
+
+        The copy is made once per network and policy (and kept while the
+        network lives, so restorers of one preset share it and its compiled
+        predict step); it takes the network's current weights at every call,
+        so training the network later is seen.
+        """
+        policy = inference_policy(self.precision)
+        if policy == self.network.dtype_policy.name:
+            return self.network
+        copies = _PREDICTORS.setdefault(self.network, {})
+        if policy not in copies:
+            config = {**self.network.get_config(), "dtype": policy}
+            copy = type(self.network).from_config(config)
+            copy.build((None, None, None, len(INPUT_CHANNELS)))
+            copies[policy] = copy
+        copies[policy].set_weights(self.network.get_weights())
+        return copies[policy]
 
     @classmethod
     def from_preset(cls, preset, **kwargs):
@@ -167,7 +205,7 @@ class PhotoRestorer:
                 scores), or the path of a `<name>.json` record written by
                 `examples/train_photo_restorer.py`, with `<name>.weights.h5`
                 next to it (a network you trained).
-            **kwargs: `tile_size`, `overlap` (`colour` and `balance` come
+            **kwargs: `tile_size`, `overlap`, `precision` (`colour` and `balance` come
                 from the preset: its network was trained with them).
         """
         path = _record_path(preset)
@@ -188,13 +226,14 @@ class PhotoRestorer:
         noises = channel_noises(noise, image.shape[-1], self.colour)
         balances = photo_balances(image, sigma, noise, self.colour, self.balance)
         margin = int(math.ceil(16 * max(sigma))) + 16
+        predictor = self._predictor()
 
         def restore_tile(tile):
             working = working_channels(tile, self.colour)
             inputs = network_inputs(working, sigma, noises, balances)
             restored = np.concatenate(
                 [
-                    self.network.predict_on_batch(inputs[c : c + 1])
+                    np.asarray(predictor.predict_on_batch(inputs[c : c + 1]), "float32")
                     for c in range(len(inputs))
                 ]
             )
