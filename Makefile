@@ -160,6 +160,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/train_speed.py --images 6400
 	$(PY) benchmarks/blur_speed.py --images 2000
 	$(PY) benchmarks/import_time.py --runs 3
+	$(PY) benchmarks/network_precision.py --size 512 --repeats 3
 
 clean:
 	rm -rf $(VENV) $(MIN_VENV) outputs build dist site .pytest_cache .hypothesis

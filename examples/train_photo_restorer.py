@@ -68,6 +68,20 @@ def parse_args(argv=None):
         "estimate instead of the true sigma",
     )
     parser.add_argument(
+        "--sigma-jitter",
+        type=float,
+        default=0.3,
+        help="share of training draws whose front end is told a sigma off by "
+        "a random factor exp(N(0, --jitter-std)), so the network learns to "
+        "tolerate a blur estimate's error",
+    )
+    parser.add_argument(
+        "--jitter-std",
+        type=float,
+        default=0.08,
+        help="standard deviation of the log of that factor",
+    )
+    parser.add_argument(
         "--balance",
         choices=("gcv", "rule"),
         default="gcv",
@@ -154,6 +168,8 @@ def main(argv=None):
         seed=args.seed,
         progress=bar,
         blind_share=args.blind_share,
+        sigma_jitter=args.sigma_jitter,
+        jitter_std=args.jitter_std,
         **front_end,
     )
     validation = degradation_pool(
@@ -207,6 +223,8 @@ def main(argv=None):
             "patch_size": args.patch_size,
             "per_photo": args.per_photo,
             "blind_share": args.blind_share,
+            "sigma_jitter": args.sigma_jitter,
+            "jitter_std": args.jitter_std,
             "seed": args.seed,
             "sigma_range": [0.8, 3.2],
             "noise_range": [0.0, 0.03],

@@ -42,6 +42,10 @@ CASES = {
         + (["--profile-rounds", "1"] if BACKEND == "torch" else []),
         "| FastModel | the stack on precomputed rows |",
     ),
+    "network_precision.py": (
+        ["--size", "32", "--repeats", "1", "--backends", BACKEND],
+        f"| {BACKEND} |",
+    ),
     "photo_restoration.py": (
         ["--photos", "camera", "--crop", "48", "--sigmas", "1.5", "--noises", "0.01"],
         "| 1.5 | 0.01 | self-tuning Wiener |",

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_seqimage._validation import check_positive_int
+from keras_seqimage._validation import check_finite_non_negative, check_positive_int
 from keras_seqimage.baselines.self_tuning import estimate_noise
 from keras_seqimage.degradation import degrade
 from keras_seqimage.models.deblur_network import INPUT_CHANNELS
@@ -22,6 +22,7 @@ def degradation_pool(
     noise_range=(0.002, 0.03),
     noiseless=0.25,
     sigma_jitter=0.3,
+    jitter_std=0.08,
     blind_share=0.0,
     seed=0,
     progress=None,
@@ -36,8 +37,8 @@ def degradation_pool(
     rounding; the noise level estimated from the degraded photo
     (`baselines.estimate_noise`, as the restorer does when it is not given);
     with probability `sigma_jitter`, the sigma the front end is told is off
-    by a factor `exp(N(0, 0.08))` (so the network learns to tolerate the
-    error of a blur estimate); then the working channels
+    by a factor `exp(N(0, jitter_std))` (so the network learns to tolerate
+    the error of a blur estimate); then the working channels
     (`front_end.working_channels`) and `front_end.network_inputs`, with the
     photo's balances (`front_end.photo_balances`).
 
@@ -56,6 +57,8 @@ def degradation_pool(
             Defaults to `0.0`.
         sigma_jitter: float in [0, 1], the share of draws with a perturbed
             sigma. Defaults to `0.3`.
+        jitter_std: float >= 0, the standard deviation of the log of the
+            perturbation's factor. Defaults to `0.08`.
         seed: int, the seed of every draw. Defaults to `0`.
         progress: optional `keras.utils.Progbar`-like object with
             `add(1)`, advanced once per degraded photo.
@@ -70,6 +73,7 @@ def degradation_pool(
         `clean` float32 `(height, width, 1)` (in the working channels).
     """
     per_photo = check_positive_int("per_photo", per_photo)
+    jitter_std = check_finite_non_negative("jitter_std", jitter_std)
     rng = np.random.default_rng(seed)
     pool = []
     for index, photo in enumerate(photos):
@@ -90,7 +94,7 @@ def degradation_pool(
             degraded = np.asarray(degraded)
             told = sigma
             if rng.uniform() < sigma_jitter:
-                told = sigma * float(np.exp(rng.normal(0.0, 0.08)))
+                told = sigma * float(np.exp(rng.normal(0.0, jitter_std)))
             estimated = estimate_noise(degraded)
             if blind_share and rng.uniform() < blind_share:
                 told = float(np.mean(estimate_blur(degraded, noise=estimated)))
