@@ -131,14 +131,16 @@ def restore_decorrelated_wiener(degraded, clean, sigma):
 #: Where the presets are loaded from: `None` (the package) or a folder of
 #: `<name>.json` records (`--presets-from`, e.g. a retrain's output).
 PRESET_SOURCE = None
+#: The presets' network precision (`--precision`).
+PRECISION = "auto"
 
 
 def _preset(name):
     from keras_seqimage.restoration import PhotoRestorer
 
     if PRESET_SOURCE is not None:
-        return PhotoRestorer.from_preset(os.path.join(PRESET_SOURCE, f"{name}.json"))
-    return PhotoRestorer.from_preset(name)
+        name = os.path.join(PRESET_SOURCE, f"{name}.json")
+    return PhotoRestorer.from_preset(name, precision=PRECISION)
 
 
 def restore_photo_deblur(degraded, clean, sigma):
@@ -268,11 +270,20 @@ def main():
         "examples/train_photo_restorer.py writes them) to score instead of the "
         "shipped presets: does a retrain reproduce the scores?",
     )
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "float32", "bfloat16"),
+        help="the presets' network precision (see keras_seqimage.backend.precision)",
+    )
     args = parser.parse_args()
-    global PRESET_SOURCE
+    global PRESET_SOURCE, PRECISION
     PRESET_SOURCE = args.presets_from
+    PRECISION = args.precision
 
     import keras
+
+    from keras_seqimage.backend.precision import inference_policy
 
     backend = keras.backend.backend()
     if args.fit:
@@ -294,7 +305,9 @@ def main():
     print_run_metadata(
         [backend],
         f"photos {photos_names}, crop {args.crop or 'none'}, sigmas {sigmas}, "
-        f"noises {noises}, 8-bit, seed {args.seed}, methods {methods}",
+        f"noises {noises}, 8-bit, seed {args.seed}, methods {methods}, "
+        f"network precision {args.precision} "
+        f"({inference_policy(args.precision)} here)",
     )
     from keras_seqimage import degrade
     from keras_seqimage.datasets import load_photo
