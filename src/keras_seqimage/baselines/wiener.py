@@ -142,10 +142,16 @@ def _reflect_estimates(channel, sigma, balances, truncate=4.0):
     transfer = kh[:, None] * kw[None, :]
     power = transfer**2
     penalty = (lh[:, None] + lw[None, :]) ** 2
-    coefficients = scipy.fft.dctn(channel.astype("float64"), type=2, norm="ortho")
+    # workers=-1: the rows' (then the columns') transforms are independent and
+    # are shared among the CPUs, with the same result.
+    coefficients = scipy.fft.dctn(
+        channel.astype("float64"), type=2, norm="ortho", workers=-1
+    )
     for balance in balances:
         gain = transfer / (power + balance * penalty)
-        estimate = scipy.fft.idctn(coefficients * gain, type=2, norm="ortho")
+        estimate = scipy.fft.idctn(
+            coefficients * gain, type=2, norm="ortho", workers=-1
+        )
         yield np.clip(estimate, 0.0, 1.0, out=estimate)
 
 
