@@ -3,14 +3,15 @@
 A convolutional network that refines a photo spends most of its time in
 multiply-adds. CPUs with native bfloat16 arithmetic (Intel's AMX tiles or
 AVX-512 BF16 instructions, reported as `amx_bf16` / `avx512_bf16` in
-`/proc/cpuinfo`) do them about twice as fast in bfloat16 through oneDNN,
-which TensorFlow and torch call on the CPU; JAX's CPU compiler gains
-nothing, and a CPU without those instructions emulates bfloat16 slowly. So
+`/proc/cpuinfo`) do them much faster in bfloat16 through oneDNN, which
+TensorFlow and torch call on the CPU; JAX's CPU compiler gains nothing, and
+a CPU without those instructions emulates bfloat16 slowly. So
 `"auto"` picks bfloat16 only on TensorFlow or torch, on a CPU-only machine
 whose CPU has the instructions, and float32 everywhere else. Weights stay
 float32 either way (Keras' `"mixed_bfloat16"` policy): only the
-activations are rounded, which moves a restored pixel by about 5e-4 (root
-mean square), far below the error of any restoration.
+activations are rounded, which moves a restored pixel far less than the
+error of any restoration. The measured speed-ups and differences are on the
+documentation's performance page (`benchmarks/network_precision.py`).
 """
 
 import functools
