@@ -108,7 +108,7 @@ def build_parser():
         choices=("auto", "float32", "bfloat16"),
         default="auto",
         help="arithmetic of a learned preset's network: 'auto' takes bfloat16 "
-        "only where the CPU computes it natively (about twice as fast); "
+        "only where the CPU computes it natively (faster); "
         "default: auto",
     )
     restore.add_argument("--no-progress", action="store_true", help="no progress bar")
