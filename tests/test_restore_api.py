@@ -304,6 +304,32 @@ def test_tiling_is_exact_for_pointwise_functions(height, width, tile, overlap, m
     np.testing.assert_allclose(out, image.astype("float32") ** 2 + 1, rtol=1e-5)
 
 
+@settings(deadline=None, max_examples=20)
+@given(
+    height=st.integers(1, 70),
+    width=st.integers(1, 70),
+    tile=st.integers(8, 40),
+    overlap=st.integers(0, 7),
+    margin=st.integers(0, 6),
+)
+def test_tiling_window_marks_the_tile_and_the_context_is_discarded(
+    height, width, tile, overlap, margin
+):
+    image = np.random.default_rng(2).uniform(size=(height, width, 1))
+
+    def fn(piece, inner):
+        rows, cols = inner
+        assert piece[rows, cols].shape[:2] == (min(tile, height), min(tile, width))
+        out = np.full(piece.shape, np.nan, "float32")  # context: never used
+        out[rows, cols] = 3 * piece[rows, cols]
+        return out
+
+    out = _tiling.tiled_apply(
+        fn, image, tile=tile, overlap=overlap, margin=margin, window=True
+    )
+    np.testing.assert_allclose(out, 3 * image.astype("float32"), rtol=1e-5)
+
+
 def test_tiling_bad_arguments():
     with pytest.raises(ValueError, match=r"`overlap` must be smaller than `tile`"):
         _tiling.tiled_apply(lambda t: t, np.zeros((8, 8, 1)), tile=4, overlap=4)

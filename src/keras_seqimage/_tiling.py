@@ -61,7 +61,9 @@ def _axis_weights(size, tile, starts):
     ]
 
 
-def tiled_apply(fn, image, tile=1024, overlap=32, margin=0, progress=None):
+def tiled_apply(
+    fn, image, tile=1024, overlap=32, margin=0, progress=None, window=False
+):
     """Apply `fn` to `image` in overlapping tiles, blended with smooth weights.
 
     The image is cut into tiles of at most `tile` x `tile` pixels whose
@@ -88,6 +90,10 @@ def tiled_apply(fn, image, tile=1024, overlap=32, margin=0, progress=None):
             over the tiles: `True` whenever there are several tiles, `None`
             only once the work is seen to take more than a few seconds,
             `False` never. Defaults to `None`.
+        window: bool. `True` calls `fn(piece, (rows, cols))` with the two
+            slices of the piece that the tile covers (the rest is context,
+            and what `fn` returns there is discarded), so `fn` can skip work
+            on the context. Defaults to `False`: `fn(piece)`.
 
     Returns:
         float32 array of the shape of `image`.
@@ -116,7 +122,8 @@ def tiled_apply(fn, image, tile=1024, overlap=32, margin=0, progress=None):
     height, width = image.shape[:2]
     rows, cols = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
     if len(rows) == 1 and len(cols) == 1:
-        return _call(fn, image, image.shape)
+        whole = (slice(0, height), slice(0, width)) if window else None
+        return _call(fn, image, image.shape, whole)
     row_weights = _axis_weights(height, tile, rows)
     col_weights = _axis_weights(width, tile, cols)
     th, tw = min(tile, height), min(tile, width)
@@ -131,18 +138,20 @@ def tiled_apply(fn, image, tile=1024, overlap=32, margin=0, progress=None):
             y1 = min(height, top + th + margin)
             x1 = min(width, left + tw + margin)
             piece = image[y0:y1, x0:x1]
-            restored = _call(fn, piece, piece.shape)
+            inner = (slice(top - y0, top - y0 + th), slice(left - x0, left - x0 + tw))
+            restored = _call(fn, piece, piece.shape, inner if window else None)
             restored = restored[top - y0 : top - y0 + th, left - x0 : left - x0 + tw]
-            out[top : top + th, left : left + tw] += (
-                restored * wy[:, None, None] * wx[None, :, None]
-            )
+            weights = (wy[:, None] * wx[None, :])[..., None]  # one 2D product
+            out[top : top + th, left : left + tw] += restored * weights
             done += 1
             bar = _progress(bar, progress, done, total, time.perf_counter() - began)
     return out
 
 
-def _call(fn, piece, shape):
-    result = np.asarray(fn(np.asarray(piece, dtype="float32")), dtype="float32")
+def _call(fn, piece, shape, inner=None):
+    piece = np.asarray(piece, dtype="float32")
+    result = fn(piece) if inner is None else fn(piece, inner)
+    result = np.asarray(result, dtype="float32")
     if result.shape != tuple(shape):
         raise ValueError(
             f"`fn` must return an array of the shape of its tile {tuple(shape)}. "

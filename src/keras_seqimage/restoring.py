@@ -362,7 +362,9 @@ def _learned(method, floats, sigma, noise, progress, precision="auto"):
         return_params=True,
         progress=progress,
     )
-    restored = np.asarray(keras.ops.convert_to_numpy(restored), dtype="float32")
+    if not isinstance(restored, np.ndarray):  # a numpy result is used as it is:
+        restored = keras.ops.convert_to_numpy(restored)  # copying 24 MP costs seconds
+    restored = np.asarray(restored, dtype="float32")
     if colour < floats.shape[-1]:
         restored = np.concatenate([restored, floats[..., colour:]], axis=-1)
     params = {
