@@ -123,6 +123,24 @@ def test_deblur_network_saves_and_loads(tmp_path):
     )
 
 
+def test_mixed_precision_network_computes_in_bfloat16_and_round_trips(tmp_path):
+    network = DeblurNetwork(filters=4, sweep_units=2, dtype="mixed_bfloat16")
+    network.build((None, None, None, len(INPUT_CHANNELS)))
+    assert network.full_1.compute_dtype == "bfloat16"
+    assert network.rows.recurrent.compute_dtype == "bfloat16"
+    assert network.full_1.kernel.dtype == "float32"  # weights stay float32
+    inputs = np.random.default_rng(3).uniform(size=(1, 6, 10, 6)).astype("float32")
+    out = network(inputs)
+    assert keras.backend.standardize_dtype(out.dtype) == "float32"
+    # The untrained correction is zero: the float32 estimate comes back exactly.
+    np.testing.assert_array_equal(_numpy(out)[..., 0], inputs[..., 0])
+    path = str(tmp_path / "mixed.keras")
+    network.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.full_1.compute_dtype == "bfloat16"
+    np.testing.assert_array_equal(_numpy(loaded(inputs)), _numpy(out))
+
+
 def test_small_cnn_variant_has_no_sweeps():
     assert not any(
         isinstance(layer, PixelSweep) for layer in _random_network(sweep_units=0).layers
