@@ -10,6 +10,8 @@ domain with regularisation, and crops. No boundary artefacts come from a
 mismatched model ("mirror" and "wrap" are handled the same way).
 """
 
+import functools
+
 import numpy as np
 
 from keras_seqimage import kernels
@@ -114,6 +116,24 @@ def _axis_eigenvalues(size, sigma, mode, truncate):
     return transfer[:size], laplace[:size]
 
 
+@functools.lru_cache(maxsize=8)
+def _reflect_spectra(height, width, sigma_h, sigma_w, truncate):
+    """`(transfer, power, penalty)` on the DCT grid of one image size, read-only.
+
+    Kept for the last few sizes: a photo's tiles mostly share one size, and
+    every channel of a tile shares one grid.
+    """
+    mode = kernels.MODES["reflect"]
+    kh, lh = _axis_eigenvalues(height, sigma_h, mode, truncate)
+    kw, lw = _axis_eigenvalues(width, sigma_w, mode, truncate)
+    transfer = kh[:, None] * kw[None, :]
+    penalty = (lh[:, None] + lw[None, :]) ** 2
+    spectra = (transfer, transfer**2, penalty)
+    for array in spectra:
+        array.flags.writeable = False
+    return spectra
+
+
 def _reflect_estimates(channel, sigma, balances, truncate=4.0):
     """`wiener_deconvolution` of one channel at several balances, reflect mode.
 
@@ -129,30 +149,30 @@ def _reflect_estimates(channel, sigma, balances, truncate=4.0):
         balances: floats > 0.
         truncate: float > 0. Defaults to `4.0`.
 
-    Yields:
-        float64 arrays `(height, width)`, one per balance.
+    Returns:
+        float64 array `(len(balances), height, width)`, one estimate per
+        balance.
     """
     import scipy.fft  # here, not at import: scipy.fft takes ~0.3 s to load
 
     sigma_h, sigma_w = sigma_pair(sigma)
     height, width = channel.shape
-    mode = kernels.MODES["reflect"]
-    kh, lh = _axis_eigenvalues(height, sigma_h, mode, truncate)
-    kw, lw = _axis_eigenvalues(width, sigma_w, mode, truncate)
-    transfer = kh[:, None] * kw[None, :]
-    power = transfer**2
-    penalty = (lh[:, None] + lw[None, :]) ** 2
+    transfer, power, penalty = _reflect_spectra(
+        height, width, float(sigma_h), float(sigma_w), float(truncate)
+    )
     # workers=-1: the rows' (then the columns') transforms are independent and
     # are shared among the CPUs, with the same result.
     coefficients = scipy.fft.dctn(
         channel.astype("float64"), type=2, norm="ortho", workers=-1
     )
-    for balance in balances:
-        gain = transfer / (power + balance * penalty)
-        estimate = scipy.fft.idctn(
-            coefficients * gain, type=2, norm="ortho", workers=-1
-        )
-        yield np.clip(estimate, 0.0, 1.0, out=estimate)
+    spectra = np.empty((len(balances), height, width))
+    for index, balance in enumerate(balances):
+        np.divide(transfer, power + balance * penalty, out=spectra[index])
+        spectra[index] *= coefficients
+    estimates = scipy.fft.idctn(
+        spectra, type=2, axes=(1, 2), norm="ortho", workers=-1, overwrite_x=True
+    )
+    return np.clip(estimates, 0.0, 1.0, out=estimates)
 
 
 class _WienerFilter:

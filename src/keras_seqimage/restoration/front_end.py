@@ -177,8 +177,7 @@ def network_inputs(degraded, sigma, noises, balances):
     for c in range(channels):
         factors = balances[c] * np.asarray(BALANCE_FACTORS)
         estimates = _reflect_estimates(degraded[..., c], (s_h, s_w), factors)
-        for index, estimate in enumerate(estimates):
-            inputs[c, ..., index] = estimate
+        inputs[c, ..., : len(factors)] = np.moveaxis(estimates, 0, -1)
         inputs[c, ..., len(BALANCE_FACTORS)] = degraded[..., c]
         inputs[c, ..., -2] = NOISE_SCALE * noises[c]
     inputs[..., -1] = SIGMA_SCALE * 0.5 * (s_h + s_w)
